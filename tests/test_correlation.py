@@ -1,0 +1,168 @@
+"""The correlation study: statistics against scipy, seeded bootstrap intervals, the CLI on the fake table."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from naslib_snn import correlation
+from naslib_snn.benchmarks import load, zc
+from naslib_snn.cli import main
+
+ASSETS = Path(__file__).parent / "assets"
+TINY = ASSETS / "tiny_benchmark.json"
+
+# hand-made data with ties in both variables
+X = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0, 8.0])
+Y = np.array([2.0, 7.0, 1.0, 8.0, 2.0, 8.0, 1.0, 8.0, 2.0, 8.0, 4.0, 5.0])
+
+
+def test_row_statistics_match_scipy_with_ties():
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(X), size=(25, len(X)))  # bootstrap-like resamples: many ties
+    xs, ys = X[idx], Y[idx]
+    kendall = correlation.kendall_tau_b_rows(xs, ys)
+    spearman = correlation.spearman_rows(xs, ys)
+    pearson = correlation.pearson_rows(xs, ys)
+    for r in range(len(idx)):
+        assert kendall[r] == pytest.approx(stats.kendalltau(xs[r], ys[r]).statistic, abs=1e-12)
+        assert spearman[r] == pytest.approx(stats.spearmanr(xs[r], ys[r]).statistic, abs=1e-12)
+        assert pearson[r] == pytest.approx(stats.pearsonr(xs[r], ys[r]).statistic, abs=1e-12)
+
+
+def test_kendall_by_hand_and_constant_rows():
+    # 4 points: pairs (1,2)+ (1,3)+ (1,4)- (2,3)+ (2,4)- (3,4)-  -> (3 - 3) / 6 = 0
+    assert correlation.kendall_tau_b_rows([[1, 2, 3, 4]], [[1, 2, 3, 0]])[0] == pytest.approx(0.0)
+    assert correlation.kendall_tau_b_rows([[1, 2, 3, 4]], [[4, 3, 2, 1]])[0] == pytest.approx(-1.0)
+    assert math.isnan(correlation.kendall_tau_b_rows([[2, 2, 2]], [[1, 2, 3]])[0])
+    assert math.isnan(correlation.pearson_rows(np.array([[2.0, 2.0, 2.0]]), np.array([[1.0, 2.0, 3.0]]))[0])
+
+
+def test_minus_infinity_ranks_lowest_and_pearson_leaves_it_out():
+    scores = [3.0, float("-inf"), 4.0, None, 5.0, 9.0, 2.0, 6.0, float("-inf"), 3.0]
+    acc = [2.0, 7.0, 1.0, 8.0, 2.0, 8.0, 1.0, 8.0, 2.0, 8.0]
+    out = correlation.correlation_stats(scores, acc, n_resamples=50, seed=0)
+    assert (out["n_cells"], out["n_missing"], out["n_neg_inf"], out["n_pos_inf"]) == (10, 1, 2, 0)
+    # -inf behaves as any value below every finite score; the missing cell is dropped
+    lowest = [s if s is not None and math.isfinite(s) else -100.0 for s in scores]
+    keep = [i for i, s in enumerate(scores) if s is not None]
+    x = [lowest[i] for i in keep]
+    y = [acc[i] for i in keep]
+    assert out["kendall"]["value"] == pytest.approx(stats.kendalltau(x, y).statistic)
+    assert out["spearman"]["value"] == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert out["kendall"]["n"] == out["spearman"]["n"] == 9
+    finite = [i for i in keep if math.isfinite(scores[i])]
+    assert out["pearson"]["n"] == 7 and out["pearson"]["n_excluded_nonfinite"] == 2
+    assert out["pearson"]["value"] == pytest.approx(
+        stats.pearsonr([scores[i] for i in finite], [acc[i] for i in finite]).statistic
+    )
+    assert out["kendall"]["p_value"] == pytest.approx(stats.kendalltau(x, y).pvalue)
+
+
+def test_bootstrap_interval_is_seeded_and_contains_the_estimate():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=40)
+    y = x + rng.normal(scale=0.8, size=40)
+    for name in correlation.STATISTICS:
+        point = {"kendall": stats.kendalltau, "spearman": stats.spearmanr, "pearson": stats.pearsonr}[name](x, y)
+        low, high, n_valid = correlation.bootstrap_interval(x, y, name, n_resamples=400, seed=3)
+        assert low <= point.statistic <= high
+        assert n_valid == 400
+        assert (low, high, n_valid) == correlation.bootstrap_interval(x, y, name, n_resamples=400, seed=3)
+        assert (low, high) != correlation.bootstrap_interval(x, y, name, n_resamples=400, seed=4)[:2]
+        half = correlation.bootstrap_interval(x, y, name, n_resamples=400, seed=3, level=0.5)
+        assert low <= half[0] <= half[1] <= high
+    assert correlation.bootstrap_interval(x[:2], y[:2], "kendall") == (None, None, 0)
+    with pytest.raises(ValueError, match="unknown statistic 'tau'"):
+        correlation.bootstrap_interval(x, y, "tau")
+    with pytest.raises(ValueError, match="level"):
+        correlation.bootstrap_interval(x, y, "kendall", level=95)
+
+
+def test_best_cell_against_the_median():
+    api = load(TINY)
+    specs = api.specs()
+    targets = api.column("test_accuracy")  # 70, 75.5, 62, 54, 79, 31, 66 -> median 66
+    scores = [1.0, 3.0, None, float("-inf"), 2.0, 0.0, 3.0]
+    best = correlation.best_cell(specs, scores, targets)
+    assert best["op_indices"] == [2, 6, 3, 2, 1, 2] and best["n_tied"] == 2
+    assert best["accuracy"] == 75.5 and best["median_accuracy"] == 66.0 and best["beats_median"]
+    assert best["percentile"] == pytest.approx(100 * 5.5 / 7)  # 5 of 7 cells below, itself counted half
+    assert best["best_accuracy"] == 79.0
+    worst = correlation.best_cell(specs, [None, None, None, None, None, 5.0, None], targets)
+    assert worst["accuracy"] == 31.0 and not worst["beats_median"] and worst["percentile"] == pytest.approx(100 / 14)
+    assert correlation.best_cell(specs, [None] * 7, targets) is None
+
+
+def _fake_zc() -> dict:
+    """Hand-made scores for the fake table: 'good' follows accuracy, 'bad' is reversed, with gaps."""
+    api = load(TINY)
+    cells = {}
+    for k, spec in enumerate(api):
+        acc = api.query(spec, "test_accuracy")
+        entry = {"good": {"score": acc / 10, "time": 0.01}, "bad": {"score": -acc, "time": 0.01}}
+        if k == 5:
+            entry["good"] = {"score": float("-inf"), "time": 0.01}
+        if k == 6:
+            entry["bad"] = {"score": None, "time": 0.0, "missing": "does not apply"}
+        entry["val_accuracy"] = api.query(spec, "val_accuracy")
+        cells[zc.arch_key(spec)] = entry
+    return {"synthetic": cells, zc.META_KEY: {"format": "naslib_snn.zc"}}
+
+
+def test_correlate_on_the_fake_table():
+    result = correlation.correlate(TINY, _fake_zc(), n_resamples=100, seed=0)
+    assert (result["n_cells"], result["n_forward"], result["n_backward"]) == (7, 3, 4)
+    good, bad = result["proxies"]["good"], result["proxies"]["bad"]
+    # the -inf cell is the least accurate one, so 'good' still ranks perfectly
+    assert good["subsets"]["all"]["kendall"]["value"] == pytest.approx(1.0)
+    assert good["subsets"]["all"]["n_neg_inf"] == 1 and good["subsets"]["all"]["pearson"]["n"] == 6
+    assert bad["subsets"]["all"]["kendall"]["value"] == pytest.approx(-1.0)
+    assert bad["subsets"]["all"]["n_missing"] == 1 and bad["missing_reasons"] == {"does not apply": 1}
+    assert good["subsets"]["forward"]["n_cells"] == 3 and good["subsets"]["backward"]["n_cells"] == 4
+    assert good["best_cell"]["accuracy"] == 79.0 and good["best_cell"]["beats_median"]
+    assert bad["best_cell"]["accuracy"] == 31.0 and not bad["best_cell"]["beats_median"]
+    ceiling = result["noise_ceiling"]
+    # seeds 0/1 of the four repeated cells: (70, 68), (75.5, 74), (62, 63.5), (54, 51): same order
+    assert ceiling["n_pairs"] == 4 and ceiling["kendall"]["value"] == pytest.approx(1.0)
+    assert ceiling["mean_abs_difference"] == pytest.approx((2 + 1.5 + 1.5 + 3) / 4)
+    with pytest.raises(ValueError, match="'synflow' not in the zero-cost table; it has good, bad"):
+        correlation.correlate(TINY, _fake_zc(), proxies=["synflow"])
+    with pytest.raises(ValueError, match="unknown target"):
+        correlation.correlate(TINY, _fake_zc(), target="loss")
+
+
+def test_cli_writes_every_output(tmp_path, capsys):
+    zc_path = tmp_path / "zc.json"
+    zc.write_zc(zc_path, _fake_zc())
+    out = tmp_path / "study"
+    rc = main(["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--proxies", "good,bad",
+               "--out", str(out), "--n-resamples", "200", "--seed", "1"])
+    assert rc == 0
+    assert "noise ceiling" in capsys.readouterr().out.lower()
+    result = json.loads((out / "correlation.json").read_text())
+    assert set(result["proxies"]) == {"good", "bad"} and result["bootstrap"]["n_resamples"] == 200
+    for proxy in ("good", "bad"):
+        for subset in correlation.SUBSETS:
+            stat = result["proxies"][proxy]["subsets"][subset]["kendall"]
+            assert stat["value"] is None or stat["ci"] is None or stat["ci"][0] <= stat["ci"][1]
+    markdown = (out / "correlation.md").read_text()
+    assert "| good | all | 7 | 0 | 1 | +1.000" in markdown
+    assert "| bad | all | 6 | 1 | 0 | -1.000" in markdown
+    assert "*noise ceiling*" in markdown and "does not apply" in markdown
+    for name in ("scatter_good.png", "scatter_bad.png", "scatter_grid.png", "noise_ceiling.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a second run with the same seed gives the same numbers
+    assert main(["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--out", str(tmp_path / "again"),
+                 "--n-resamples", "200", "--seed", "1", "--no-plots"]) == 0
+    again = json.loads((tmp_path / "again" / "correlation.json").read_text())
+    assert again["proxies"] == result["proxies"] and again["noise_ceiling"] == result["noise_ceiling"]
+    assert not list((tmp_path / "again").glob("*.png"))
+    assert main(["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--proxies", "nope",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "'nope' not in the zero-cost table" in capsys.readouterr().err
