@@ -59,6 +59,11 @@ def check_alpha(alpha: float) -> None:
         raise ValueError(f"expected alpha to be a finite number > 0, got {alpha!r}")
 
 
+def exact_count_dtype(n_a: int) -> torch.dtype:
+    """The cheapest float dtype in which sums of ``n_a`` zeros and ones are exact."""
+    return torch.float32 if n_a < _FLOAT32_EXACT_LIMIT else torch.float64
+
+
 def gram_and_counts(spikes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Overlaps and spike counts of binary spikes, without input checks.
 
@@ -70,8 +75,7 @@ def gram_and_counts(spikes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         samples i and j both spike, ``[..., B, B]`` float64; ``counts`` is the
         number of spikes of each sample, ``[..., B]`` float64.
     """
-    n_a = spikes.shape[-1]
-    dtype = torch.float32 if n_a < _FLOAT32_EXACT_LIMIT else torch.float64
+    dtype = exact_count_dtype(spikes.shape[-1])
     # float16/bfloat16 products may not sum exactly, so compute in float32 at least.
     x = spikes if spikes.dtype == dtype else spikes.to(dtype)
     gram = torch.matmul(x, x.transpose(-1, -2)).to(torch.float64)

@@ -2,14 +2,17 @@
 
 Forward hooks on every SpikingJelly neuron turn each layer's output at each
 timestep into a ``[B, N_A]`` binary matrix, whose kernel is added on the fly
-to one float64 ``[B, B]`` accumulator. Spikes are never stored, so scoring
-needs O(B^2) memory on top of the forward pass itself.
+to one float64 ``[B, B]`` accumulator. Spikes are not collected: beyond the
+forward pass itself, scoring needs the O(B^2) accumulator and, while a
+neuron's input tensor is alive, a 1-byte-per-value copy of the last spikes
+computed from it (see ``_SameInputCache``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -22,6 +25,7 @@ from torch import nn
 from naslib_snn.predictors.kernels import (
     KernelFromParts,
     check_alpha,
+    exact_count_dtype,
     gram_and_counts,
     hamming_from_gram,
     hd_from_parts,
@@ -82,6 +86,51 @@ def _resolve(metric: str, variant: str | None) -> tuple[KernelFromParts, str]:
     return spec.kernels[chosen], chosen
 
 
+def _equal_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """``torch.equal`` for contiguous bool tensors of one shape, 8 bytes at a time where possible."""
+    if a.numel() % 8 == 0:
+        # torch.equal is about 8x faster on int64 words than on single bytes on CPU.
+        return torch.equal(a.reshape(-1).view(torch.int64), b.reshape(-1).view(torch.int64))
+    return torch.equal(a, b)
+
+
+class _SameInputCache:
+    """The last kernel computed for each live input tensor of a neuron, with its spikes.
+
+    In NAS-Bench-201-style cells every op leaving a node starts with its own LIF, and at
+    initialisation these LIFs, fed the same tensor, emit the same spikes. The authors' code
+    counts each of them, and so does :func:`score`; this cache only avoids recomputing the
+    same ``[B, N_A] x [N_A, B]`` product. A kernel is reused only when the new spikes have
+    the same support as the cached ones (and, checked by the caller, are binary), so the
+    result is exactly what recomputing would give.
+
+    Entries hold the input weakly and are dropped once it is freed. Each live input keeps one
+    bool copy of its last spikes (1 byte per neuron and sample), a copy so that in-place edits
+    of the network's own tensor cannot change it.
+    """
+
+    def __init__(self) -> None:
+        # id(input) -> (weak ref to input, bool spikes, counts, kernel)
+        self.entries: dict[int, tuple[weakref.ref, torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def lookup(self, source: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(kernel, counts)`` cached for ``source`` if its spikes equal ``bits``, else None."""
+        self.entries = {key: e for key, e in self.entries.items() if e[0]() is not None}
+        entry = self.entries.get(id(source))
+        if entry is None or entry[0]() is not source:
+            return None
+        _, cached, counts, kernel = entry
+        if cached.shape != bits.shape or not _equal_bits(cached, bits):
+            return None
+        return kernel, counts
+
+    def store(self, source: torch.Tensor, bits: torch.Tensor, counts: torch.Tensor, kernel: torch.Tensor) -> None:
+        self.entries[id(source)] = (weakref.ref(source), bits, counts, kernel)
+
+    def clear(self) -> None:
+        self.entries = {}
+
+
 class _KernelAccumulator:
     """Sums per-timestep kernels of one batch into a float64 ``[B, B]`` matrix."""
 
@@ -90,25 +139,71 @@ class _KernelAccumulator:
         self.alpha = alpha
         self.kernel: torch.Tensor | None = None
         self.calls = 0  # one per layer per timestep
+        self.not_binary: list[tuple[str, torch.Tensor]] = []
+        self.cache = _SameInputCache()
 
-    def add(self, spikes: torch.Tensor, layer: str) -> None:
-        """Add the kernels of ``spikes``, a binary ``[T, B, N_A]`` tensor (T timesteps of one layer)."""
-        if spikes.dtype != torch.bool and bool(((spikes != 0) & (spikes != 1)).any()):
-            raise ValueError(f"neuron {layer!r} emitted a value other than 0 or 1; expected binary spikes")
+    def reset(self) -> None:
+        self.kernel, self.calls, self.not_binary = None, 0, []
+        self.cache.clear()
+
+    def _kernel_of(self, spikes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Kernel of ``[T, B, N_A]`` spikes summed over T (``[B, B]``), and the spike counts ``[T, B]``."""
+        gram, counts = gram_and_counts(spikes)
+        kernel = self.kernel_fn(hamming_from_gram(gram, counts), counts, spikes.shape[-1], self.alpha)
+        return (kernel[0] if kernel.shape[0] == 1 else kernel.sum(dim=0)), counts
+
+    def _check_binary(self, spikes: torch.Tensor, counts: torch.Tensor, layer: str) -> None:
+        """Record whether ``spikes`` holds a value other than 0 or 1, given the counts of its nonzeros.
+
+        Two cheap reductions instead of a full comparison pass: all values in [0, 1] and their
+        sum equal to the number of nonzeros (or to the sum of squares, the diagonal of the
+        product) leave only zeros and ones, up to float32 rounding. Kept as a tensor so that a
+        GPU does not synchronise at every hook call.
+        """
+        if spikes.dtype == torch.bool:
+            return
+        low, high = torch.aminmax(spikes)
+        sums = spikes.sum(dim=-1, dtype=exact_count_dtype(spikes.shape[-1]))
+        self.not_binary.append((layer, (low < 0) | (high > 1) | (sums != counts).any()))
+
+    def add(self, spikes: torch.Tensor, layer: str, source: torch.Tensor | None = None) -> None:
+        """Add the kernels of ``spikes``, a ``[T, B, N_A]`` tensor (T timesteps of one layer).
+
+        ``source`` is the neuron's input tensor, used only to find identical earlier spikes.
+        """
         batch = spikes.shape[1]
         if self.kernel is not None and self.kernel.shape[0] != batch:
             raise ValueError(
                 f"neuron {layer!r} saw a batch of {batch} samples, expected {self.kernel.shape[0]} "
                 "as in the neurons before it"
             )
-        gram, counts = gram_and_counts(spikes)
-        d_h = hamming_from_gram(gram, counts)
-        kernel = self.kernel_fn(d_h, counts, spikes.shape[-1], self.alpha).sum(dim=0)
+        bits = None if source is None else spikes.to(torch.bool, memory_format=torch.contiguous_format, copy=True)
+        hit = None if bits is None else self.cache.lookup(source, bits)
+        if hit is None:
+            kernel, counts = self._kernel_of(spikes)
+            if bits is not None:
+                self.cache.store(source, bits, counts, kernel)
+        else:
+            kernel, counts = hit
+        self._check_binary(spikes, counts, layer)
         if self.kernel is None:
-            self.kernel = kernel
+            self.kernel = kernel.clone()
         else:
             self.kernel.add_(kernel)
         self.calls += spikes.shape[0]
+
+    def finish(self, variant: str) -> torch.Tensor:
+        """The batch's kernel: summed (``"paper"``) or averaged over calls (``"reference"``).
+
+        Raises:
+            ValueError: no neuron was called, or one emitted a value other than 0 or 1.
+        """
+        if self.kernel is None:
+            raise ValueError("no spiking neuron of the network was called in its forward pass")
+        for layer, flag in self.not_binary:
+            if bool(flag):
+                raise ValueError(f"neuron {layer!r} emitted a value other than 0 or 1; expected binary spikes")
+        return self.kernel / self.calls if variant == "reference" else self.kernel
 
 
 def _spikes_as_time_batch_neurons(module: BaseNode, output: object, layer: str) -> torch.Tensor:
@@ -227,10 +322,15 @@ def score(
         ValueError: unknown metric or variant, ``alpha`` <= 0, no batches,
             no spiking neuron in the network or none called in a forward pass,
             a non-binary neuron output, or neurons that disagree on the batch size.
-        TypeError: ``inputs`` is neither a tensor nor an iterable of tensors.
+        TypeError: ``inputs`` is neither a tensor nor an iterable of tensors,
+            ``seed`` is not an int, or ``dropout`` is not a bool or None.
     """
     kernel_fn, chosen_variant = _resolve(metric, variant)
     check_alpha(alpha)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"expected seed as an int, got {seed!r}")
+    if dropout is not None and not isinstance(dropout, bool):
+        raise TypeError(f"expected dropout as True, False or None, got {dropout!r}")
     if dropout is None:
         dropout = chosen_variant == "reference"
     neurons = {name: m for name, m in network.named_modules() if isinstance(m, BaseNode)}
@@ -246,8 +346,9 @@ def score(
     accumulator = _KernelAccumulator(kernel_fn, float(alpha))
 
     def make_hook(layer: str):
-        def hook(module: nn.Module, args: object, output: object) -> None:
-            accumulator.add(_spikes_as_time_batch_neurons(module, output, layer), layer)
+        def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:
+            source = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            accumulator.add(_spikes_as_time_batch_neurons(module, output, layer), layer, source)
 
         return hook
 
@@ -262,16 +363,11 @@ def score(
             handles.append(neuron.register_forward_hook(make_hook(name)))
         with torch.no_grad(), _seeded_rng(seed):
             for batch in _iter_batches(inputs):
-                accumulator.kernel, accumulator.calls = None, 0
+                accumulator.reset()
                 sj_functional.reset_net(network)
                 network(batch)
-                if accumulator.kernel is None:
-                    raise ValueError("no spiking neuron of the network was called in its forward pass")
-                kernel = accumulator.kernel
-                if chosen_variant == "reference":
-                    kernel = kernel / accumulator.calls
-                batch_scores.append(log_abs_det(kernel))
-                accumulator.kernel = None  # free the [B, B] matrix before the next batch
+                batch_scores.append(log_abs_det(accumulator.finish(chosen_variant)))
+                accumulator.reset()
     finally:
         for handle in handles:
             handle.remove()
