@@ -23,14 +23,20 @@ CELLS = {
 }
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def paired_times(fn_a, fn_b, repeats: int) -> tuple[float, float, float]:
+    """Median times of ``fn_a`` and ``fn_b`` and the median of their per-repeat ratios.
+
+    The two run alternately, so load from other processes on a shared machine hits both alike.
+    """
+    fn_a(), fn_b()  # warm-up
+    times_a, times_b = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    ratios = [a / b for a, b in zip(times_a, times_b)]
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
 
 
 def main() -> None:
@@ -45,7 +51,7 @@ def main() -> None:
     x = torch.randn(args.batch, 3, args.size, args.size)
     y = torch.randint(0, 10, (args.batch,))
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, C={args.channels} B={args.batch} "
-          f"T={args.timesteps} {args.size}x{args.size}, median of {args.repeats}")
+          f"T={args.timesteps} {args.size}x{args.size}, median of {args.repeats} alternating repeats")
     print(f"{'cell':<12} {'pass':<16} {'step (s)':>9} {'multi (s)':>9} {'speed-up':>9}")
     ratios = []
     for name, spec in CELLS.items():
@@ -63,10 +69,9 @@ def main() -> None:
             torch.nn.functional.cross_entropy(net(x), y).backward()
 
         for label, fn in (("forward", forward), ("forward+backward", train_step)):
-            t_single = median_time(lambda: fn(single), args.repeats)
-            t_multi = median_time(lambda: fn(multi), args.repeats)
-            ratios.append(t_single / t_multi)
-            print(f"{name:<12} {label:<16} {t_single:9.4f} {t_multi:9.4f} {t_single / t_multi:8.2f}x")
+            t_single, t_multi, ratio = paired_times(lambda: fn(single), lambda: fn(multi), args.repeats)
+            ratios.append(ratio)
+            print(f"{name:<12} {label:<16} {t_single:9.4f} {t_multi:9.4f} {ratio:8.2f}x")
     print(f"median speed-up over all cells and passes: {statistics.median(ratios):.2f}x")
 
 
