@@ -321,3 +321,25 @@ def test_zc_runner_writes_finite_kendalltau(tmp_path):
 def _tiny_val_accuracies() -> list[float]:
     api = get_dataset_api("spiking_nb201", "synthetic", benchmark=str(TINY))["api"]
     return [api.query(spec, "val_accuracy") for spec in api]
+
+
+def test_zc_runner_reads_a_zero_cost_table_and_computes_what_it_lacks(tmp_path):
+    from naslib_snn.benchmarks.zc import arch_key, compute_zc, missing_entry, write_zc
+
+    table = compute_zc(str(TINY), proxies=["sahd"], batch_size=8, num_batches=1, progress=False)
+    cells = table["synthetic"]
+    lacking = arch_key(AUTHORS_CIFAR100)
+    cells[lacking]["sahd"] = missing_entry("left out by the test")
+    write_zc(tmp_path / "zc.json", table)
+    argv = ["--config-file", str(CONFIGS / "zc_correlation.yaml"), "out_dir", str(tmp_path), *TINY_NET_OPTS,
+            "oracle.benchmark", str(TINY), "test_size", "7", "batch_size", "16", "predictors", "['sahd']",
+            "zc_api", f"'{tmp_path / 'zc.json'}'"]
+    assert zc.main(argv) == 0
+    base = tmp_path / "zc_correlation" / "spiking_nb201" / "synthetic"
+    result = json.loads((base / "summary.json").read_text())["predictors"]["sahd"]
+    assert result["used_zc_api"] and result["n"] == 7 and math.isfinite(result["kendalltau"])
+    predictions = json.loads((base / "sahd" / "0" / "scores.json").read_text())[-1]["full_testpred"]
+    stored = [-1e9 if e["sahd"]["score"] == -math.inf else e["sahd"]["score"]  # NASLib's mapping of -inf
+              for key, e in cells.items() if key != lacking]
+    assert sorted(p for p in predictions if p in stored) == sorted(stored)  # read from the table
+    assert len([p for p in predictions if p not in stored]) == 1  # the lacking cell, scored by ZeroCost

@@ -11,9 +11,9 @@ of our dataset (:func:`naslib_snn.naslib_data.naslib_loaders`) and correlates. O
 predictor sees the same cells (the seed is reset before each) with the same initial weights
 (``cell_seed(seed, spec)``).
 
-With ``zc_api: PATH`` (a zero-cost table of ``naslib-snn benchmark zc``) and ``search.use_zc_api``
-NASLib reads the scores stored there instead of computing them (cells whose score is missing are
-computed).
+With ``zc_api: PATH`` (a zero-cost table of ``naslib-snn benchmark zc``) NASLib reads the scores stored
+there instead of computing them (its ``use_zc_api`` mode); cells whose score is missing from the
+table are computed.
 
 Files: NASLib's ``scores.json`` in ``<out_dir>/<config_type>/spiking_nb201/<dataset>/<predictor>/<seed>``
 per predictor, and our ``summary.json`` (atomic) in ``<out_dir>/<config_type>/spiking_nb201/<dataset>``:
@@ -99,7 +99,7 @@ def run(config: Any) -> dict[str, Any]:
         if config.dataset not in zc:
             raise ValueError(f"zero-cost table {config.zc_api} has no dataset {config.dataset!r}")
         table = zc[config.dataset]
-    use_zc_api = bool(table is not None and config.search.get("use_zc_api", False))
+    use_zc_api = table is not None
     base = os.path.join(config.out_dir, config.config_type, config.search_space, config.dataset)
     logger = None
     results: dict[str, Any] = {}
@@ -120,6 +120,10 @@ def run(config: Any) -> dict[str, Any]:
                 evaluator = ZeroCostPredictorEvaluator(ZeroCost(method_type=name), config=cfg, zc_api=zc_api,
                                                        use_zc_api=zc_api is not None)
                 evaluator.adapt_search_space(space, load_labeled=True, dataset_api=api)
+                if not hasattr(evaluator, "train_loader"):
+                    # NASLib builds the loader only without use_zc_api, yet computes the scores a
+                    # table lacks with it (single_evaluate): a partial table would raise AttributeError
+                    evaluator.train_loader = naslib_loaders(cfg)[0]
                 scores = evaluator.evaluate(zc_api)[-1]
         except Exception as err:  # noqa: BLE001  (one proxy failing on spiking nets must not stop the others)
             results[name] = {"error": f"{type(err).__name__}: {err}", "seconds": time.perf_counter() - t0}
