@@ -13,7 +13,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["naslib_snn", "naslib_snn.*"]),
-    package_data={"naslib_snn": ["benchmarks/data/*.json", "configs/*.yaml"]},
+    package_data={"naslib_snn": ["benchmarks/data/*.json", "benchmarks/data/*.md"]},
     install_requires=[
         "torch>=2.0",
         "spikingjelly==2.0.0",

@@ -31,7 +31,7 @@ def __getattr__(name: str):
 
         return SpikingNB201Network
     if name == "get_dataset_api":
-        from .benchmarks import get_dataset_api
+        from .oracles import get_dataset_api
 
         return get_dataset_api
     raise AttributeError(f"module 'naslib_snn' has no attribute {name!r}")

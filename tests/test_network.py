@@ -159,3 +159,23 @@ def test_string_spec_and_param_count():
     assert net.spec == AUTHORS_CIFAR100
     assert net.num_params() == sum(p.numel() for p in net.parameters())
     assert len(net.spiking_layers()) == 2 * 5 + 3  # 5 conv ops per cell, reduction, head, classifier
+
+
+def test_deepcopy_after_forward_with_gradients():
+    import copy
+
+    net = make_net(AUTHORS_CIFAR100)
+    net(torch.randn(4, 3, 16, 16)).sum().backward()
+    clone = copy.deepcopy(net)
+    x = torch.randn(4, 3, 16, 16)
+    torch.manual_seed(0)
+    expected = net.eval()(x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(clone.eval()(x), expected)
+
+
+def test_get_dataset_api_offers_the_oracles():
+    import naslib_snn
+    from naslib_snn import oracles
+
+    assert naslib_snn.get_dataset_api is oracles.get_dataset_api

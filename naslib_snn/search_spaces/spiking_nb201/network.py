@@ -98,8 +98,8 @@ class SpikingNB201Network(nn.Module):
         multi_step: run SpikingJelly's multi-step mode (all T timesteps batched through the convs).
             ``None`` picks it for forward-only cells. Cells with backward edges must run step by step.
 
-    Neuron state and cell feedback are reset at the start of every forward call, so nothing leaks
-    between calls.
+    Neuron state and cell feedback are reset at the start and at the end of every forward call, so
+    nothing leaks between calls and a network can be deep-copied after a forward pass.
     """
 
     def __init__(
@@ -214,12 +214,16 @@ class SpikingNB201Network(nn.Module):
             frames = functional.seq_to_ann_forward(x, self.stem)
         if self.multi_step:
             seq = frames if frames is not None else stem.unsqueeze(0).expand(steps, *stem.shape)
-            out = self._body(seq)  # [T, B, classes*vote]
-            return self._vote(out).mean(0)
-        total = 0.0
-        for t in range(steps):
-            total = total + self._vote(self._body(stem if frames is None else frames[t]))
-        return total / steps
+            logits = self._vote(self._body(seq)).mean(0)  # body: [T, B, classes*vote]
+        else:
+            total = 0.0
+            for t in range(steps):
+                total = total + self._vote(self._body(stem if frames is None else frames[t]))
+            logits = total / steps
+        # Drop the membranes and feedback now: they hold autograd history, which would keep memory
+        # alive and make copy.deepcopy(net) fail until the next call.
+        functional.reset_net(self)
+        return logits
 
     def _body(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.cell2(self.reduction(self.cell1(x))))
