@@ -84,49 +84,62 @@ def gram_and_counts(spikes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return gram, counts
 
 
+def _pair_sums(counts: torch.Tensor) -> torch.Tensor:
+    """``n_i + n_j``, ``[..., B, B]``."""
+    return counts.unsqueeze(-1) + counts.unsqueeze(-2)
+
+
 def hamming_from_gram(gram: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """``d_H[..., i, j] = n_i + n_j - 2 gram_ij``, float64 ``[..., B, B]``."""
-    return counts.unsqueeze(-1) + counts.unsqueeze(-2) - 2.0 * gram
+    return torch.add(_pair_sums(counts), gram, alpha=-2.0)
 
 
-def hd_from_parts(d_h: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
-    """NASWOT kernel ``N_A - d_H`` (Eq. 4); ``counts`` and ``alpha`` are unused."""
-    del counts, alpha
-    return n_a - d_h
+def _expected_distance(pair_sums: torch.Tensor, counts: torch.Tensor, n_a: int) -> torch.Tensor:
+    """``E[d_H] = N_A (r_i (1 - r_j) + (1 - r_i) r_j) = n_i + n_j - 2 n_i n_j / N_A`` (Eq. 8).
+
+    With r = 1 - n / N_A the fraction of zeros; written with the counts it takes two
+    operations on ``[B, B]`` tensors instead of seven.
+    """
+    return torch.add(pair_sums, counts.unsqueeze(-1) * counts.unsqueeze(-2), alpha=-2.0 / n_a)
 
 
-def _mismatch_probability(counts: torch.Tensor, n_a: int) -> torch.Tensor:
-    """``r_i (1 - r_j) + (1 - r_i) r_j`` with r the fraction of zeros (Eq. 7), ``[..., B, B]``."""
-    zeros = 1.0 - counts / n_a
-    r_i = zeros.unsqueeze(-1)
-    r_j = zeros.unsqueeze(-2)
-    return r_i * (1.0 - r_j) + (1.0 - r_i) * r_j
+def hd_from_gram(gram: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
+    """NASWOT kernel ``N_A - d_H = N_A - n_i - n_j + 2 gram_ij`` (Eq. 4); ``alpha`` is unused."""
+    del alpha
+    return torch.add(n_a - _pair_sums(counts), gram, alpha=2.0)
 
 
-def sahd_paper_from_parts(d_h: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
-    """Eq. 9 as printed: ``N_A - alpha / p_ij * d_H``, with 0/0 defined as a distance of 0."""
-    p = _mismatch_probability(counts, n_a)
-    # p == 0 only for two all-silent or two all-firing rows, where d_H == 0 too.
-    safe_p = torch.where(p > 0, p, torch.ones_like(p))
-    d_sah = torch.where(p > 0, alpha * d_h / safe_p, torch.zeros_like(d_h))
-    return n_a - d_sah
+def sahd_paper_from_gram(gram: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
+    """Eq. 9 as printed: ``N_A - alpha / p_ij * d_H = N_A - alpha N_A d_H / E[d_H]``.
+
+    ``E[d_H] = 0`` only for two all-silent or two all-firing rows, where ``d_H = 0`` too;
+    that distance is defined as 0. Elsewhere ``E[d_H] >= 1`` (integer counts), so no tiny divisor occurs.
+    """
+    pair_sums = _pair_sums(counts)
+    d_h = torch.add(pair_sums, gram, alpha=-2.0)
+    expected = _expected_distance(pair_sums, counts, n_a)
+    # torch.where picks 0 where the division gave 0/0 = NaN; torch does not warn about it.
+    ratio = torch.where(expected > 0, d_h / expected, 0.0)
+    return ratio.mul_(-alpha * n_a).add_(n_a)
 
 
-def sahd_reference_from_parts(d_h: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
-    """The authors' code: ``N_A - alpha d_H / (N_A p_ij + 1e-3)``."""
-    p = _mismatch_probability(counts, n_a)
-    return n_a - alpha * d_h / (n_a * p + _REFERENCE_EPS)
+def sahd_reference_from_gram(gram: torch.Tensor, counts: torch.Tensor, n_a: int, alpha: float) -> torch.Tensor:
+    """The authors' code: ``N_A - alpha d_H / (N_A p_ij + 1e-3) = N_A - alpha d_H / (E[d_H] + 1e-3)``."""
+    pair_sums = _pair_sums(counts)
+    d_h = torch.add(pair_sums, gram, alpha=-2.0)
+    denominator = _expected_distance(pair_sums, counts, n_a).add_(_REFERENCE_EPS)
+    return d_h.div_(denominator).mul_(-alpha).add_(n_a)
 
 
-KernelFromParts = Callable[[torch.Tensor, torch.Tensor, int, float], torch.Tensor]
+KernelFromGram = Callable[[torch.Tensor, torch.Tensor, int, float], torch.Tensor]
 
-SAHD_VARIANTS: dict[str, KernelFromParts] = {
-    "paper": sahd_paper_from_parts,  # paper, Eq. 9
-    "reference": sahd_reference_from_parts,  # authors' code
+SAHD_VARIANTS: dict[str, KernelFromGram] = {
+    "paper": sahd_paper_from_gram,  # paper, Eq. 9
+    "reference": sahd_reference_from_gram,  # authors' code
 }
 
 
-def _sahd_variant(variant: str) -> KernelFromParts:
+def _sahd_variant(variant: str) -> KernelFromGram:
     try:
         return SAHD_VARIANTS[variant]
     except (KeyError, TypeError):
@@ -167,7 +180,7 @@ def hd_kernel(spikes: torch.Tensor) -> torch.Tensor:
     """
     _check_spikes(spikes)
     gram, counts = gram_and_counts(spikes)
-    return hd_from_parts(hamming_from_gram(gram, counts), counts, spikes.shape[1], 1.0)
+    return hd_from_gram(gram, counts, spikes.shape[1], 1.0)
 
 
 def sahd_kernel(spikes: torch.Tensor, alpha: float = 0.5, variant: str = "paper") -> torch.Tensor:
@@ -199,7 +212,7 @@ def sahd_kernel(spikes: torch.Tensor, alpha: float = 0.5, variant: str = "paper"
     check_alpha(alpha)
     _check_spikes(spikes)
     gram, counts = gram_and_counts(spikes)
-    return kernel_fn(hamming_from_gram(gram, counts), counts, spikes.shape[1], float(alpha))
+    return kernel_fn(gram, counts, spikes.shape[1], float(alpha))
 
 
 def log_abs_det(kernel: torch.Tensor) -> float:

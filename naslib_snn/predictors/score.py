@@ -2,17 +2,14 @@
 
 Forward hooks on every SpikingJelly neuron turn each layer's output at each
 timestep into a ``[B, N_A]`` binary matrix, whose kernel is added on the fly
-to one float64 ``[B, B]`` accumulator. Spikes are not collected: beyond the
-forward pass itself, scoring needs the O(B^2) accumulator and, while a
-neuron's input tensor is alive, a 1-byte-per-value copy of the last spikes
-computed from it (see ``_SameInputCache``).
+to one float64 ``[B, B]`` accumulator. Spikes are never stored, so scoring
+needs O(B^2) memory on top of the forward pass itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -23,15 +20,14 @@ from spikingjelly.activation_based.neuron import BaseNode
 from torch import nn
 
 from naslib_snn.predictors.kernels import (
-    KernelFromParts,
+    KernelFromGram,
     check_alpha,
     exact_count_dtype,
     gram_and_counts,
-    hamming_from_gram,
-    hd_from_parts,
+    hd_from_gram,
     log_abs_det,
-    sahd_paper_from_parts,
-    sahd_reference_from_parts,
+    sahd_paper_from_gram,
+    sahd_reference_from_gram,
 )
 
 __all__ = ["METRICS", "REFERENCE_NUM_BATCHES", "VARIANTS", "ScoreMetric", "score"]
@@ -60,20 +56,20 @@ _DROPOUT_TYPES: tuple[type[nn.Module], ...] = (
 class ScoreMetric:
     """A kernel per variant, and the variant used when none is asked for."""
 
-    kernels: dict[str, KernelFromParts]
+    kernels: dict[str, KernelFromGram]
     default_variant: str
 
 
 METRICS: dict[str, ScoreMetric] = {
     # NASWOT kernel N_A - d_H (Eq. 4); the variant only changes the accumulation.
-    "hd": ScoreMetric({"paper": hd_from_parts, "reference": hd_from_parts}, "paper"),
-    "sahd": ScoreMetric({"paper": sahd_paper_from_parts, "reference": sahd_reference_from_parts}, "paper"),
+    "hd": ScoreMetric({"paper": hd_from_gram, "reference": hd_from_gram}, "paper"),
+    "sahd": ScoreMetric({"paper": sahd_paper_from_gram, "reference": sahd_reference_from_gram}, "paper"),
     # The authors' code as a whole: their kernel and their averaging.
-    "sahd_reference": ScoreMetric({"reference": sahd_reference_from_parts}, "reference"),
+    "sahd_reference": ScoreMetric({"reference": sahd_reference_from_gram}, "reference"),
 }
 
 
-def _resolve(metric: str, variant: str | None) -> tuple[KernelFromParts, str]:
+def _resolve(metric: str, variant: str | None) -> tuple[KernelFromGram, str]:
     try:
         spec = METRICS[metric]
     except (KeyError, TypeError):
@@ -86,108 +82,40 @@ def _resolve(metric: str, variant: str | None) -> tuple[KernelFromParts, str]:
     return spec.kernels[chosen], chosen
 
 
-def _equal_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """``torch.equal`` for contiguous bool tensors of one shape, 8 bytes at a time where possible."""
-    if a.numel() % 8 == 0:
-        # torch.equal is about 8x faster on int64 words than on single bytes on CPU.
-        return torch.equal(a.reshape(-1).view(torch.int64), b.reshape(-1).view(torch.int64))
-    return torch.equal(a, b)
-
-
-class _SameInputCache:
-    """The last kernel computed for each live input tensor of a neuron, with its spikes.
-
-    In NAS-Bench-201-style cells every op leaving a node starts with its own LIF, and at
-    initialisation these LIFs, fed the same tensor, emit the same spikes. The authors' code
-    counts each of them, and so does :func:`score`; this cache only avoids recomputing the
-    same ``[B, N_A] x [N_A, B]`` product. A kernel is reused only when the new spikes have
-    the same support as the cached ones (and, checked by the caller, are binary), so the
-    result is exactly what recomputing would give.
-
-    Entries hold the input weakly and are dropped once it is freed. Each live input keeps one
-    bool copy of its last spikes (1 byte per neuron and sample), a copy so that in-place edits
-    of the network's own tensor cannot change it.
-    """
-
-    def __init__(self) -> None:
-        # id(input) -> (weak ref to input, bool spikes, counts, kernel)
-        self.entries: dict[int, tuple[weakref.ref, torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-
-    def lookup(self, source: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """``(kernel, counts)`` cached for ``source`` if its spikes equal ``bits``, else None."""
-        self.entries = {key: e for key, e in self.entries.items() if e[0]() is not None}
-        entry = self.entries.get(id(source))
-        if entry is None or entry[0]() is not source:
-            return None
-        _, cached, counts, kernel = entry
-        if cached.shape != bits.shape or not _equal_bits(cached, bits):
-            return None
-        return kernel, counts
-
-    def store(self, source: torch.Tensor, bits: torch.Tensor, counts: torch.Tensor, kernel: torch.Tensor) -> None:
-        self.entries[id(source)] = (weakref.ref(source), bits, counts, kernel)
-
-    def clear(self) -> None:
-        self.entries = {}
-
-
 class _KernelAccumulator:
     """Sums per-timestep kernels of one batch into a float64 ``[B, B]`` matrix."""
 
-    def __init__(self, kernel_fn: KernelFromParts, alpha: float) -> None:
+    def __init__(self, kernel_fn: KernelFromGram, alpha: float) -> None:
         self.kernel_fn = kernel_fn
         self.alpha = alpha
         self.kernel: torch.Tensor | None = None
         self.calls = 0  # one per layer per timestep
         self.not_binary: list[tuple[str, torch.Tensor]] = []
-        self.cache = _SameInputCache()
 
     def reset(self) -> None:
         self.kernel, self.calls, self.not_binary = None, 0, []
-        self.cache.clear()
 
-    def _kernel_of(self, spikes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Kernel of ``[T, B, N_A]`` spikes summed over T (``[B, B]``), and the spike counts ``[T, B]``."""
-        gram, counts = gram_and_counts(spikes)
-        kernel = self.kernel_fn(hamming_from_gram(gram, counts), counts, spikes.shape[-1], self.alpha)
-        return (kernel[0] if kernel.shape[0] == 1 else kernel.sum(dim=0)), counts
-
-    def _check_binary(self, spikes: torch.Tensor, counts: torch.Tensor, layer: str) -> None:
-        """Record whether ``spikes`` holds a value other than 0 or 1, given the counts of its nonzeros.
-
-        Two cheap reductions instead of a full comparison pass: all values in [0, 1] and their
-        sum equal to the number of nonzeros (or to the sum of squares, the diagonal of the
-        product) leave only zeros and ones, up to float32 rounding. Kept as a tensor so that a
-        GPU does not synchronise at every hook call.
-        """
-        if spikes.dtype == torch.bool:
-            return
-        low, high = torch.aminmax(spikes)
-        sums = spikes.sum(dim=-1, dtype=exact_count_dtype(spikes.shape[-1]))
-        self.not_binary.append((layer, (low < 0) | (high > 1) | (sums != counts).any()))
-
-    def add(self, spikes: torch.Tensor, layer: str, source: torch.Tensor | None = None) -> None:
-        """Add the kernels of ``spikes``, a ``[T, B, N_A]`` tensor (T timesteps of one layer).
-
-        ``source`` is the neuron's input tensor, used only to find identical earlier spikes.
-        """
+    def add(self, spikes: torch.Tensor, layer: str) -> None:
+        """Add the kernels of ``spikes``, a ``[T, B, N_A]`` tensor (T timesteps of one layer)."""
         batch = spikes.shape[1]
         if self.kernel is not None and self.kernel.shape[0] != batch:
             raise ValueError(
                 f"neuron {layer!r} saw a batch of {batch} samples, expected {self.kernel.shape[0]} "
                 "as in the neurons before it"
             )
-        bits = None if source is None else spikes.to(torch.bool, memory_format=torch.contiguous_format, copy=True)
-        hit = None if bits is None else self.cache.lookup(source, bits)
-        if hit is None:
-            kernel, counts = self._kernel_of(spikes)
-            if bits is not None:
-                self.cache.store(source, bits, counts, kernel)
-        else:
-            kernel, counts = hit
-        self._check_binary(spikes, counts, layer)
+        gram, counts = gram_and_counts(spikes)
+        if spikes.dtype != torch.bool:
+            # Binary check in two cheap reductions instead of a full comparison pass: values in
+            # [0, 1] whose sum equals their sum of squares (the diagonal of the product) are all
+            # 0 or 1, since x(1-x) >= 0 there (up to float32 rounding). Kept as a tensor so that
+            # a GPU does not synchronise at every hook call.
+            low, high = torch.aminmax(spikes)
+            sums = spikes.sum(dim=-1, dtype=exact_count_dtype(spikes.shape[-1]))
+            self.not_binary.append((layer, (low < 0) | (high > 1) | (sums != counts).any()))
+        kernel = self.kernel_fn(gram, counts, spikes.shape[-1], self.alpha)
+        kernel = kernel[0] if kernel.shape[0] == 1 else kernel.sum(dim=0)
         if self.kernel is None:
-            self.kernel = kernel.clone()
+            self.kernel = kernel
         else:
             self.kernel.add_(kernel)
         self.calls += spikes.shape[0]
@@ -346,9 +274,8 @@ def score(
     accumulator = _KernelAccumulator(kernel_fn, float(alpha))
 
     def make_hook(layer: str):
-        def hook(module: nn.Module, args: tuple[object, ...], output: object) -> None:
-            source = args[0] if args and isinstance(args[0], torch.Tensor) else None
-            accumulator.add(_spikes_as_time_batch_neurons(module, output, layer), layer, source)
+        def hook(module: nn.Module, args: object, output: object) -> None:
+            accumulator.add(_spikes_as_time_batch_neurons(module, output, layer), layer)
 
         return hook
 
