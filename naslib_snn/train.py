@@ -532,6 +532,42 @@ def _result(spec: CellSpec, config: TrainConfig, history: list[dict[str, Any]], 
     }
 
 
+def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: Iterable, device: torch.device,
+                 number: int, epochs: int, progress: bool) -> dict[str, float]:
+    """One pass over ``loader`` with :func:`train_step`; running mean loss, top-1 and top-5 (percent)."""
+    net.train()
+    loss_sum, correct1, correct5, seen = 0.0, 0, 0, 0
+    bar = tqdm(loader, total=len(loader), desc=f"epoch {number}/{epochs}", unit="step", disable=not progress,
+               leave=False, dynamic_ncols=True, file=sys.stderr,
+               mininterval=0.5 if sys.stderr.isatty() else 30.0)  # a log file gets a line every 30 s
+    for step, (images, labels) in enumerate(bar, start=1):
+        images, labels = images.to(device), labels.to(device)
+        loss, logits = train_step(net, optimizer, images, labels, epoch=number, step=step)
+        c1, c5 = topk_correct(logits, labels)
+        batch = labels.shape[0]
+        loss_sum, seen = loss_sum + float(loss) * batch, seen + batch
+        correct1, correct5 = correct1 + c1, correct5 + c5
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100.0 * correct1 / seen:.1f}", refresh=False)
+    bar.close()
+    return {"loss": loss_sum / seen, "top1": 100.0 * correct1 / seen, "top5": 100.0 * correct5 / seen}
+
+
+def _check_finite_after_epoch(net: nn.Module, val: Optional[Mapping[str, float]], test: Mapping[str, float],
+                              number: int) -> None:
+    """Raise NonFiniteLossError if an evaluation loss or a parameter is NaN/inf after epoch ``number``."""
+    for split, metrics in (("validation", val), ("test", test)):
+        if metrics is not None and not math.isfinite(metrics["loss"]):
+            raise NonFiniteLossError(
+                f"non-finite {split} loss ({metrics['loss']}) after epoch {number}; the last good checkpoint "
+                "is kept", number, None)
+    # A huge step can overflow a weight even when every loss and gradient was finite.
+    bad = [name for name, p in net.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise NonFiniteLossError(
+            f"non-finite parameters ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}) after epoch {number}; "
+            "the last good checkpoint is kept. Try a smaller lr.", number, None)
+
+
 def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[PathLike] = None,
           resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train ``spec`` with ``config``; return (and write to ``out_dir/metrics.json``) the metrics.
@@ -618,20 +654,7 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
         # on (seed, epoch), whatever ran before it (a resume, another caller).
         torch.manual_seed(derive_seed(config.seed, epoch, _DROPOUT_TAG))
         lr = optimizer.param_groups[0]["lr"]
-        net.train()
-        loss_sum, correct1, correct5, seen = 0.0, 0, 0, 0
-        bar = tqdm(train_loader, total=len(train_loader), desc=f"epoch {number}/{config.epochs}", unit="step",
-                   disable=not progress, leave=False, dynamic_ncols=True, file=sys.stderr,
-                   mininterval=0.5 if sys.stderr.isatty() else 30.0)  # a log file gets a line every 30 s
-        for step, (images, labels) in enumerate(bar, start=1):
-            images, labels = images.to(device), labels.to(device)
-            loss, logits = train_step(net, optimizer, images, labels, epoch=number, step=step)
-            c1, c5 = topk_correct(logits, labels)
-            batch = labels.shape[0]
-            loss_sum, correct1, correct5, seen = loss_sum + float(loss) * batch, correct1 + c1, correct5 + c5, \
-                seen + batch
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100.0 * correct1 / seen:.1f}", refresh=False)
-        bar.close()
+        fit = _train_epoch(net, optimizer, train_loader, device, number, config.epochs, progress)
         scheduler.step()
         train_seconds = time.perf_counter() - started
 
@@ -639,24 +662,14 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
         val = evaluate(net, val_loader, device) if val_loader is not None else None
         monitor = FiringRateMonitor(layers)
         test = evaluate(net, test_loader, device, monitor=monitor)
-        for split, metrics in (("validation", val), ("test", test)):
-            if metrics is not None and not math.isfinite(metrics["loss"]):
-                raise NonFiniteLossError(
-                    f"non-finite {split} loss ({metrics['loss']}) after epoch {number}; the last good checkpoint "
-                    "is kept", number, None)
-        # A huge step can overflow a weight even when every loss and gradient was finite.
-        bad = [name for name, p in net.named_parameters() if not torch.isfinite(p).all()]
-        if bad:
-            raise NonFiniteLossError(
-                f"non-finite parameters ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}) after epoch {number}; "
-                "the last good checkpoint is kept. Try a smaller lr.", number, None)
+        _check_finite_after_epoch(net, val, test, number)
         eval_seconds = time.perf_counter() - eval_started
         record = {
             "epoch": number,
             "lr": lr,
-            "train_loss": loss_sum / seen,
-            "train_top1": 100.0 * correct1 / seen,
-            "train_top5": 100.0 * correct5 / seen,
+            "train_loss": fit["loss"],
+            "train_top1": fit["top1"],
+            "train_top5": fit["top5"],
             "val_loss": val["loss"] if val else None,
             "val_top1": val["top1"] if val else None,
             "val_top5": val["top5"] if val else None,
