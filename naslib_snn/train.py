@@ -252,6 +252,7 @@ class TrainConfig:
             num_classes=info.num_classes, in_channels=info.in_channels, channels=self.channels,
             timesteps=self.timesteps, image_size=self.image_size, neuron=self.neuron, vote=self.vote,
             hidden=self.hidden, dropout=self.dropout, stem_stride=self.stem_stride, final_pool=self.final_pool,
+            hidden_init_std=self.hidden_init_std,
         )
 
 
@@ -267,21 +268,7 @@ def build_network(spec: Union[CellSpec, str], config: TrainConfig) -> SpikingNB2
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         net = SpikingNB201Network(parse_arch(spec), **config.network_kwargs())
-        if config.hidden_init_std is not None:
-            nn.init.normal_(hidden_linear(net).weight, 0.0, config.hidden_init_std)
     return net.to(config.device)
-
-
-def hidden_linear(net: SpikingNB201Network) -> nn.Linear:
-    """The Linear layer that feeds the hidden classifier neurons (the first of the head's two Linears).
-
-    Raises:
-        ValueError: the head does not hold exactly two Linear layers.
-    """
-    linears = [m for m in net.head.modules() if isinstance(m, nn.Linear)]
-    if len(linears) != 2:
-        raise ValueError(f"expected a classifier head with 2 Linear layers, found {len(linears)}")
-    return linears[0]
 
 
 def build_optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.SGD:

@@ -16,7 +16,7 @@ def make_net(spec, seed=0, **kw):
 
 def wake_classifier(net, std=0.5):
     """The authors' init (normal 0.01) leaves a narrow hidden layer silent; widen it so it spikes."""
-    torch.nn.init.normal_(net.head[3].module.weight, 0.0, std)
+    torch.nn.init.normal_(net.hidden_linear.weight, 0.0, std)
 
 
 @pytest.mark.parametrize("spec", [FORWARD, AUTHORS_CIFAR100, CellSpec((1,) * 6)])
@@ -113,7 +113,7 @@ def test_network_backward_edge_no_effect_with_one_timestep():
     net_fw.load_state_dict(net_bw.state_dict(), strict=False)
     for net in (net_bw, net_fw):
         wake_classifier(net)
-    net_fw.head[3].module.weight.data.copy_(net_bw.head[3].module.weight.data)
+    net_fw.hidden_linear.weight.data.copy_(net_bw.hidden_linear.weight.data)
     x = torch.randn(4, 3, 16, 16)
     torch.testing.assert_close(net_bw(x), net_fw(x))
     net_bw.timesteps = net_fw.timesteps = 3

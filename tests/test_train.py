@@ -25,7 +25,6 @@ from naslib_snn.train import (
     build_optimizer,
     build_scheduler,
     format_summary,
-    hidden_linear,
     load_checkpoint,
     topk_correct,
     train,
@@ -187,7 +186,7 @@ def test_authors_init_leaves_only_the_last_weight_without_gradient():
     train_step(net, build_optimizer(net, config), images, labels)
     zero = [name for name, p in net.named_parameters() if not p.grad.abs().sum() > 0]
     assert zero == ["head.5.module.weight"]
-    assert hidden_linear(net) is net.head[3].module
+    assert net.hidden_linear is net.head[3].module
 
 
 # --------------------------------------------------------------------------- training runs

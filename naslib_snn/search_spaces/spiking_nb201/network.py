@@ -97,6 +97,9 @@ class SpikingNB201Network(nn.Module):
         final_pool: the pooling before the classifier (authors: 2, or 4 for their CIFAR-10 cell).
         multi_step: run SpikingJelly's multi-step mode (all T timesteps batched through the convs).
             ``None`` picks it for forward-only cells. Cells with backward edges must run step by step.
+        hidden_init_std: if given, the Linear feeding the hidden classifier LIF is drawn from
+            normal(0, hidden_init_std) after the authors' init. With the authors' normal(0, 0.01) a
+            narrow network (small C or images) never fires there at init, and training stalls at chance.
 
     Neuron state and cell feedback are reset at the start and at the end of every forward call, so
     nothing leaks between calls and a network can be deep-copied after a forward pass.
@@ -117,6 +120,7 @@ class SpikingNB201Network(nn.Module):
         stem_stride: int = 1,
         final_pool: int = 2,
         multi_step: Optional[bool] = None,
+        hidden_init_std: Optional[float] = None,
     ) -> None:
         super().__init__()
         spec = parse_arch(spec)
@@ -131,6 +135,8 @@ class SpikingNB201Network(nn.Module):
             raise ValueError(f"unknown neuron {neuron!r}; expected one of {NEURONS}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if hidden_init_std is not None and not (isinstance(hidden_init_std, (int, float)) and 0 < hidden_init_std < math.inf):
+            raise ValueError(f"hidden_init_std must be a positive finite float or None, got {hidden_init_std!r}")
         if multi_step is None:
             multi_step = not spec.has_backward
         if multi_step and spec.has_backward:
@@ -176,9 +182,14 @@ class SpikingNB201Network(nn.Module):
             make_neuron(neuron, mode),
             Stateless(nn.Linear(hidden, num_classes * vote), mode),
         )
-        self._init_weights()
+        self._init_weights(hidden_init_std)
 
-    def _init_weights(self) -> None:
+    @property
+    def hidden_linear(self) -> nn.Linear:
+        """The Linear layer that feeds the hidden classifier neurons."""
+        return self.head[3].module
+
+    def _init_weights(self, hidden_init_std: Optional[float]) -> None:
         # authors' code: conv kaiming-uniform (a=2), linear normal(0, 0.01)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
@@ -187,6 +198,8 @@ class SpikingNB201Network(nn.Module):
                 nn.init.normal_(module.weight, 0.0, 0.01)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
+        if hidden_init_std is not None:  # drawn last, so the other weights match the authors' init
+            nn.init.normal_(self.hidden_linear.weight, 0.0, hidden_init_std)
 
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
