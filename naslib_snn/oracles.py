@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
+from naslib_snn.benchmarks.api import METRICS as BENCHMARK_METRICS
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec, parse_arch
 
 __all__ = [
@@ -58,19 +59,8 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: the metrics every oracle understands (names of :data:`naslib_snn.benchmarks.METRICS`)
-ORACLE_METRICS: tuple[str, ...] = (
-    "train_accuracy",
-    "val_accuracy",
-    "test_accuracy",
-    "train_loss",
-    "val_loss",
-    "test_loss",
-    "train_time",
-    "params",
-    "firing_rate",
-    "raw",
-)
+#: the metrics every oracle understands: those of the tabular benchmark
+ORACLE_METRICS: tuple[str, ...] = BENCHMARK_METRICS
 
 #: what a singular kernel (score -inf) becomes as a search objective. NASLib's own ZeroCost.query maps
 #: non-finite scores to -1e8 as well; model-based optimizers (Bananas, Npenas) cannot fit on -inf.

@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import io
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -45,7 +45,7 @@ from .data.transforms import derive_seed
 from .search_spaces.spiking_nb201.network import SpikingNB201Network
 from .search_spaces.spiking_nb201.ops import NEURONS
 from .search_spaces.spiking_nb201.spec import CellSpec, parse_arch
-from .utils.io import atomic_write_json
+from .utils.io import atomic_write_bytes, atomic_write_json
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -426,18 +426,10 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then os.replace: never a torn checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save through :func:`atomic_write_bytes`: a kill never leaves a torn checkpoint."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:
