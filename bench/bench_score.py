@@ -2,7 +2,9 @@
 
 (a) Median time to score a cell divided by the median time of a bare forward pass of the same
     network in the same mode (torch.no_grad, BN on batch statistics, dropout off), measured
-    interleaved in the same run. Goal: <= 1.15.
+    interleaved in the same run, in wall time and in this process's CPU time (the steadier
+    figure on a shared machine). Goal: <= 1.15. Two cells: one with backward edges (neurons
+    called once per timestep) and a forward-only one (multi-step neurons, one call per layer).
 (c) Peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of a fresh subprocess) when scoring at
     C=64, B=256, next to the peak RSS of a subprocess that only runs the bare forward. Goal: < 3 GB.
 

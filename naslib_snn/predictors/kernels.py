@@ -2,7 +2,7 @@
 
 Every function takes ``spikes``, a binary ``[B, N_A]`` tensor: one row per
 sample of a mini-batch, one column per neuron of one layer at one timestep.
-All arithmetic is done in float64.
+Kernels are float64; the one matrix product behind them is exact (below).
 
 The Hamming distance between samples i and j is
 ``d_H = x_i (1 - x_j)^T + (1 - x_i) x_j^T = n_i + n_j - 2 x_i x_j^T``,
