@@ -98,7 +98,7 @@ def test_core_modules_never_import_naslib(tmp_path):
     )
     assert result["attempts"] == []
     # the walk really covered the core and the adapter's NASLib-free helpers
-    for name in ("naslib_snn.oracles", "naslib_snn.naslib_data", "naslib_snn.compat", "naslib_snn.predictors.score",
+    for name in ("naslib_snn.oracles", "naslib_snn.naslib_data", "naslib_snn.compat", "naslib_snn.predictors.scoring",
                  "naslib_snn.search_spaces.spiking_nb201.network", "naslib_snn.runners.nas", "naslib_snn.benchmarks.zc"):
         assert name in result["imported"]
 

@@ -10,7 +10,7 @@ from torch import nn
 from naslib_snn.predictors import PROXIES, get_proxy, list_proxies, register_proxy, score
 from naslib_snn.predictors import registry as registry_module
 from naslib_snn.predictors.kernels import hd_kernel, log_abs_det, sahd_kernel
-from naslib_snn.predictors.score import METRICS
+from naslib_snn.predictors.scoring import METRICS
 
 BATCH, SIZE, TIMESTEPS, CHANNELS = 8, 8, 3, 4
 

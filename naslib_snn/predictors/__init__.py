@@ -2,7 +2,7 @@
 
 from naslib_snn.predictors.kernels import hamming_distance, hd_kernel, log_abs_det, sahd_kernel
 from naslib_snn.predictors.registry import PROXIES, get_proxy, list_proxies, register_proxy
-from naslib_snn.predictors.score import METRICS, REFERENCE_NUM_BATCHES, score
+from naslib_snn.predictors.scoring import METRICS, REFERENCE_NUM_BATCHES, score
 
 __all__ = [
     "METRICS",

@@ -32,7 +32,7 @@ from naslib.predictors.utils.pruners import measures as naslib_measures  # noqa:
 from naslib.predictors.utils.pruners import predictive  # noqa: E402
 
 from naslib_snn.benchmarks.zc import ZC_PROVIDERS, ZCContext, missing_entry, register_zc_provider, score_entry  # noqa: E402
-from naslib_snn.predictors.score import score  # noqa: E402
+from naslib_snn.predictors.scoring import score  # noqa: E402
 from naslib_snn.search_spaces.spiking_nb201.graph import SpikingNasBench201SearchSpace  # noqa: E402
 
 __all__ = ["NASLIB_PROXIES", "NATIVE_MEASURES", "NaslibProxies", "naslib_proxy_entry", "register_measures"]

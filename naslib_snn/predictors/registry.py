@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from naslib_snn.predictors.score import score
+from naslib_snn.predictors.scoring import score
 
 __all__ = ["PROXIES", "Proxy", "get_proxy", "list_proxies", "register_proxy"]
 
