@@ -37,17 +37,20 @@ import torch  # noqa: E402
 from naslib_snn.predictors import score  # noqa: E402
 from naslib_snn.search_spaces.spiking_nb201.network import SpikingNB201Network  # noqa: E402
 
-CELLS = {
+CELLS = {  # name -> (arch, multi_step)
     # authors' CIFAR-10 cell, with backward edges: neurons run single-step, T calls per layer
-    "authors_cifar10": "0303 0030 2002 0200",
+    "authors_cifar10": ("0303 0030 2002 0200", None),
     # forward-only cell of four conv3x3 edges: neurons run multi-step, one [T, B, ...] call per layer
-    "forward_conv3": "0333 0033 0003 0000",
+    "forward_conv3": ("0333 0033 0003 0000", None),
+    # the same cell step by step, as `naslib-snn search` scores it
+    "forward_conv3_step": ("0333 0033 0003 0000", False),
 }
 
 
-def _network(arch: str, channels: int, timesteps: int, size: int, seed: int) -> SpikingNB201Network:
+def _network(cell: tuple[str, bool | None], channels: int, timesteps: int, size: int, seed: int) -> SpikingNB201Network:
+    arch, multi_step = cell
     torch.manual_seed(seed)
-    return SpikingNB201Network(arch, channels=channels, timesteps=timesteps, image_size=size)
+    return SpikingNB201Network(arch, channels=channels, timesteps=timesteps, image_size=size, multi_step=multi_step)
 
 
 def _bare_forward(network: torch.nn.Module, x: torch.Tensor) -> None:
@@ -76,8 +79,8 @@ def bench_ratio(args: argparse.Namespace) -> list[dict]:
     rows = []
     x = torch.randn(args.batch, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
     metrics = ("sahd", "sahd_reference")
-    for name, arch in CELLS.items():
-        network = _network(arch, args.channels, args.timesteps, args.size, seed=0)
+    for name, cell in CELLS.items():
+        network = _network(cell, args.channels, args.timesteps, args.size, seed=0)
         _bare_forward(network, x)  # warm-up
         score(network, x, "sahd")
         forward: list[tuple[float, float]] = []

@@ -316,6 +316,9 @@ def _score_task(task: _Task, context: _ScoringContext, inputs: list) -> dict:
             channels=context.channels,
             timesteps=context.timesteps,
             image_size=context.image_size,
+            # Step by step even for forward-only cells: the same score, and on CPU it is as fast as
+            # multi-step mode with ~40% less peak memory (bench/bench_multistep.py, bench/bench_score.py).
+            multi_step=False,
         )
     value = float(get_proxy(context.metric)(network, inputs, seed=task.init_seed))
     seconds = time.perf_counter() - start
