@@ -36,6 +36,8 @@ from naslib_snn.search_spaces.spiking_nb201.graph import SpikingNasBench201Searc
 TESTS = Path(__file__).parent
 TINY = TESTS / "assets" / "tiny_benchmark.json"
 CONFIGS = TESTS.parent / "configs"
+from naslib_snn.train import TrainConfig  # noqa: E402
+
 TINY_NET = dict(channels=4, timesteps=2, image_size=8, hidden=32, vote=2)
 TINY_NET_OPTS = ["dataset", "synthetic"] + [x for key, value in TINY_NET.items() for x in (f"spiking.{key}", str(value))]
 TRAINING_FREE_OPTS = ["oracle.kind", "training_free", "oracle.batch_size", "16", "oracle.num_batches", "1",
@@ -279,8 +281,11 @@ def test_optimizer_returns_an_architecture_with_a_finite_query(optimizer, tmp_pa
         assert arch.query(Metric.VAL_ACCURACY, "synthetic", dataset_api=api) == objective
         assert summary["evaluation"]["value"] == arch.query(Metric.TEST_ACCURACY, "synthetic", dataset_api=api)
     else:
+        # the runner scores the networks it would train: the dataset's TrainConfig fills hidden_init_std
+        hidden_init_std = TrainConfig.for_dataset("synthetic").hidden_init_std
         api = get_dataset_api("spiking_nb201", "synthetic", oracle="training_free", proxy="sahd",
-                              network=dict(TINY_NET, num_classes=10, in_channels=3, multi_step=None), batch_size=16)
+                              network=dict(TINY_NET, num_classes=10, in_channels=3, multi_step=None,
+                                           hidden_init_std=hidden_init_std), batch_size=16)
         assert arch.query(Metric.VAL_ACCURACY, "synthetic", dataset_api=api) == objective
 
 
