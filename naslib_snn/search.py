@@ -50,6 +50,7 @@ import numpy as np
 
 from naslib_snn.search_spaces.spiking_nb201.space import SAMPLERS, SpikingNB201Space
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec
+from naslib_snn.utils.checks import check_int
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, read_jsonl, repair_jsonl
 
 __all__ = [
@@ -113,11 +114,11 @@ class SearchConfig:
         from naslib_snn.predictors.registry import list_proxies
 
         for name in ("candidates", "batch_size", "batches", "channels", "timesteps"):
-            _check_count(name, getattr(self, name))
+            check_int(name, getattr(self, name), 1)
         if self.image_size is not None:
             # The network halves the image twice (reduction, final pooling) before the classifier.
-            _check_int("image_size", self.image_size, MIN_IMAGE_SIZE)
-        _check_int("seed", self.seed, 0)
+            check_int("image_size", self.image_size, MIN_IMAGE_SIZE)
+        check_int("seed", self.seed, 0)
         dataset_info(self.dataset)  # ValueError listing the known datasets
         if self.metric not in list_proxies():
             raise ValueError(f"unknown metric {self.metric!r}; expected one of {', '.join(list_proxies())}")
@@ -170,24 +171,12 @@ class SearchResult:
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_count(name: str, value: object) -> int:
-    return _check_int(name, value, 1)
-
-
 def candidate_seed(seed: int, index: int) -> int:
     """The torch seed of candidate ``index`` in a search seeded with ``seed`` (an int in [0, 2**63)).
 
     Derived with numpy's SeedSequence, so neighbouring seeds and indices give unrelated streams.
     """
-    state = np.random.SeedSequence([_check_int("seed", seed, 0), _INIT_STREAM, _check_int("index", index, 0)])
+    state = np.random.SeedSequence([check_int("seed", seed, 0), _INIT_STREAM, check_int("index", index, 0)])
     return int(state.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
@@ -517,7 +506,7 @@ def _prepare(
     """
     from naslib_snn.data import dataset_info
 
-    _check_count("workers", workers)
+    check_int("workers", workers, 1)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if executor == "ray":

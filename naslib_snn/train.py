@@ -45,6 +45,7 @@ from .data.transforms import derive_seed
 from .search_spaces.spiking_nb201.network import SpikingNB201Network
 from .search_spaces.spiking_nb201.ops import NEURONS
 from .search_spaces.spiking_nb201.spec import CellSpec, parse_arch
+from .utils.checks import check_int
 from .utils.io import atomic_write_bytes, atomic_write_json
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -98,14 +99,6 @@ class NonFiniteLossError(RuntimeError):
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint was written for another architecture or config than the one asked to resume."""
-
-
-def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _finite_float(name: str, value: object, low: float, high: float, low_open: bool = False,
@@ -182,14 +175,14 @@ class TrainConfig:
             object.__setattr__(self, "data_dir", os.fspath(self.data_dir))
         for name in ("epochs", "batch_size", "eval_batch_size", "timesteps", "channels", "image_size", "hidden",
                      "vote", "stem_stride", "final_pool"):
-            object.__setattr__(self, name, _positive_int(name, getattr(self, name)))
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
         for name in ("subset", "test_subset"):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, _positive_int(name, getattr(self, name)))
+                object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
         if self.val_subset is not None:
-            object.__setattr__(self, "val_subset", _positive_int("val_subset", self.val_subset, 0))
+            object.__setattr__(self, "val_subset", check_int("val_subset", self.val_subset, 0))
         for name in ("seed", "subset_seed", "num_workers"):
-            object.__setattr__(self, name, _positive_int(name, getattr(self, name), 0))
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
         object.__setattr__(self, "lr", _finite_float("lr", self.lr, 0.0, math.inf, low_open=True, high_open=True))
         object.__setattr__(self, "momentum", _finite_float("momentum", self.momentum, 0.0, 1.0, high_open=True))
         object.__setattr__(self, "weight_decay", _finite_float("weight_decay", self.weight_decay, 0.0, math.inf,

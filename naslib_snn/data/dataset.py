@@ -13,16 +13,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .registry import SPLITS, DatasetInfo, dataset_info, get_builder
 from .splits import stratified_subset
 from .transforms import augment_params, default_padding, epoch_permutation, resize_images, shifted_crop
+from ..utils.checks import check_int
 
 PathLike = Union[str, os.PathLike]
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 class ImageTensorDataset(Dataset):
@@ -68,9 +61,9 @@ class ImageTensorDataset(Dataset):
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
         self.augment = bool(augment)
-        self.padding = _check_int("padding", padding, 0)
+        self.padding = check_int("padding", padding, 0)
         self.hflip = bool(hflip)
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = check_int("seed", seed, 0)
         self.info = info
         self.split = split
         self.epoch = 0
@@ -91,7 +84,7 @@ class ImageTensorDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation of ``epoch`` (>= 0). Raises ValueError/TypeError on a bad epoch."""
-        self.epoch = _check_int("epoch", epoch, 0)
+        self.epoch = check_int("epoch", epoch, 0)
 
     def _augment_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._params_epoch != self.epoch or self._params is None:
@@ -159,11 +152,11 @@ def load_dataset(
     info = dataset_info(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    size = info.image_size if image_size is None else _check_int("image_size", image_size, 1)
+    size = info.image_size if image_size is None else check_int("image_size", image_size, 1)
     if subset is not None:
-        _check_int("subset", subset, 1)
-    seed = _check_int("seed", seed, 0)
-    subset_seed = _check_int("subset_seed", subset_seed, 0)
+        check_int("subset", subset, 1)
+    seed = check_int("seed", seed, 0)
+    subset_seed = check_int("subset_seed", subset_seed, 0)
     if augment is None:
         augment = split in ("train", "trainval")
 
@@ -229,14 +222,14 @@ class SeededSampler(Sampler[int]):
     """
 
     def __init__(self, n: int, seed: int, shuffle: bool = True) -> None:
-        self.n = _check_int("n", n, 0)
-        self.seed = _check_int("seed", seed, 0)
+        self.n = check_int("n", n, 0)
+        self.seed = check_int("seed", seed, 0)
         self.shuffle = bool(shuffle)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the order of ``epoch`` (>= 0)."""
-        self.epoch = _check_int("epoch", epoch, 0)
+        self.epoch = check_int("epoch", epoch, 0)
 
     def __iter__(self) -> Iterator[int]:
         if not self.shuffle:
@@ -263,9 +256,9 @@ def make_loader(
     Raises:
         ValueError / TypeError: non-positive batch size, negative seed or worker count.
     """
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
-    num_workers = _check_int("num_workers", num_workers, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_int("seed", seed, 0)
+    num_workers = check_int("num_workers", num_workers, 0)
     sampler = SeededSampler(len(dataset), seed=seed, shuffle=shuffle)  # type: ignore[arg-type]
     return DataLoader(
         dataset,
@@ -280,7 +273,7 @@ def make_loader(
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:
     """Set ``epoch`` on the loader's sampler and dataset (those that have ``set_epoch``)."""
-    epoch = _check_int("epoch", epoch, 0)
+    epoch = check_int("epoch", epoch, 0)
     for part in (loader.sampler, loader.dataset):
         setter = getattr(part, "set_epoch", None)
         if callable(setter):
