@@ -22,6 +22,7 @@ paper's Fig. 4 (``DIR/scatter_<proxy>.png``, ``DIR/scatter_grid.png``, ``DIR/noi
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import sys
@@ -34,7 +35,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 from scipy import stats
 
-from naslib_snn.utils.io import atomic_write_json, atomic_write_text
+from naslib_snn.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 __all__ = [
     "LEVEL",
@@ -477,9 +478,9 @@ def write_plots(result: Mapping[str, Any], out_dir: PathLike) -> list[Path]:
         FigureCanvasAgg(fig)
         fig.tight_layout()
         path = out / name
-        tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=120)
+        atomic_write_bytes(path, buffer.getvalue())
         written.append(path)
 
     proxies = list(result["proxies"].items())

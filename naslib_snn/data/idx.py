@@ -10,11 +10,12 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..utils.io import atomic_write_bytes
 
 # IDX dtype byte -> big-endian numpy dtype (LeCun's format description).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -104,11 +105,4 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, payload)
