@@ -18,6 +18,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from naslib_snn.utils.checks import require_int
+
 __all__ = ["LOADER_BATCHES", "naslib_loaders", "scoring_batches"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -50,10 +52,8 @@ def scoring_batches(
         FileNotFoundError: the dataset's files are missing (the message shows the expected layout).
     """
     for name, value in (("batch_size", batch_size), ("num_batches", num_batches)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        require_int(name, value, 1)
+    require_int("seed", seed, 0)
     data_dir = None if data_dir in (None, "") else os.fspath(data_dir)
     import torch  # noqa: PLC0415
 

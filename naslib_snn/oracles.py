@@ -41,6 +41,7 @@ import numpy as np
 
 from naslib_snn.benchmarks.api import METRICS as BENCHMARK_METRICS
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec, parse_arch
+from naslib_snn.utils.checks import require_int
 
 __all__ = [
     "OBJECTIVE_FLOOR",
@@ -81,8 +82,7 @@ def cell_seed(seed: int, spec: CellSpec, stream: int = INIT_STREAM) -> int:
         ValueError: ``seed`` or ``stream`` is not an int >= 0.
     """
     for name, value in (("seed", seed), ("stream", stream)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        require_int(name, value, 0)
     state = np.random.SeedSequence([int(seed), int(stream), *spec.op_indices])
     return int(state.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
@@ -244,10 +244,8 @@ class TrainingFreeOracle(Oracle):
         self.proxy = proxy
         self._proxy_fn = get_proxy(proxy)
         for name, value in (("batch_size", batch_size), ("num_batches", num_batches)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+            require_int(name, value, 1)
+        require_int("seed", seed, 0)
         info = dataset_info(dataset)
         self.network_kwargs: dict[str, Any] = {
             "num_classes": info.num_classes,

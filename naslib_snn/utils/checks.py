@@ -17,3 +17,14 @@ def check_int(name: str, value: object, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def require_int(name: str, value: object, minimum: int) -> int:
+    """As :func:`check_int`, for APIs whose contract is a ValueError for any bad count or seed.
+
+    Raises:
+        ValueError: ``value`` is not an int (bools excluded) or is < ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
