@@ -99,7 +99,6 @@ def run(config: Any) -> dict[str, Any]:
         if config.dataset not in zc:
             raise ValueError(f"zero-cost table {config.zc_api} has no dataset {config.dataset!r}")
         table = zc[config.dataset]
-    use_zc_api = table is not None
     base = os.path.join(config.out_dir, config.config_type, config.search_space, config.dataset)
     logger = None
     results: dict[str, Any] = {}
@@ -113,7 +112,7 @@ def run(config: Any) -> dict[str, Any]:
         space = copy.deepcopy(template)
         space.labeled_archs = labeled
         space.sample_without_replacement = without_replacement
-        zc_api = _zc_api_for(table, name) if use_zc_api else None
+        zc_api = _zc_api_for(table, name)
         t0 = time.perf_counter()
         try:
             with compat.use_data_loaders(naslib_loaders):
