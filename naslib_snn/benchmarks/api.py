@@ -398,6 +398,7 @@ def load(source: Source) -> SpikingBenchmarkAPI:
         FileNotFoundError: a shipped benchmark that was not built yet (with the commands that build
             it), or a path that does not exist (with the known names).
         ValueError: the table is malformed (naming the bad path).
+        TypeError: ``source`` is none of a name, a path, a dict or an API (the message names its type).
     """
     if isinstance(source, SpikingBenchmarkAPI):
         return source
