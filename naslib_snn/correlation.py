@@ -35,6 +35,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 from scipy import stats
 
+from naslib_snn.utils.checks import require_int
 from naslib_snn.utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 __all__ = [
@@ -156,8 +157,7 @@ def bootstrap_interval(
         raise ValueError(f"x and y must be 1-D of equal length, got shapes {x.shape} and {y.shape}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    if int(n_resamples) < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    n_resamples = require_int("n_resamples", n_resamples, 1)
     n = len(x)
     if n < 3:
         return None, None, 0

@@ -53,7 +53,7 @@ __all__ = [
 SEARCH_SPACE = "spiking_nb201"
 #: TrainConfig fields that shape the network; they belong to the `spiking` section
 NETWORK_KEYS = ("image_size", "channels", "timesteps", "hidden", "vote", "neuron", "dropout", "stem_stride",
-                "final_pool")
+                "final_pool", "hidden_init_std")
 #: `spiking` keys of the search space itself
 SPACE_KEYS = ("backward", "require_path", "sampler", "multi_step", "instantiate_model", "data_dir", "loader_batches")
 #: our sections: an override may add any of their (checked) keys, e.g. `spiking.channels 8`
