@@ -37,11 +37,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Optional, Union
 
-import numpy as np
-
 from naslib_snn.benchmarks.api import METRICS as BENCHMARK_METRICS
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec, parse_arch
 from naslib_snn.utils.checks import require_int
+from naslib_snn.utils.seeds import derive_seed
 
 __all__ = [
     "OBJECTIVE_FLOOR",
@@ -73,18 +72,17 @@ SCORE_STREAM = 2
 
 
 def cell_seed(seed: int, spec: CellSpec, stream: int = INIT_STREAM) -> int:
-    """A seed in [0, 2**63) for one cell, fixed by ``(seed, op_indices, stream)``.
+    """A seed in [0, 2**63) for one cell: ``derive_seed(seed, stream, *spec.op_indices)``.
 
     Used to initialise (``INIT_STREAM``) and score (``SCORE_STREAM``) a cell identically whenever,
-    and in whatever order, it is asked about.
+    and in whatever order, it is asked about (:func:`naslib_snn.utils.seeds.derive_seed`).
 
     Raises:
         ValueError: ``seed`` or ``stream`` is not an int >= 0.
     """
     for name, value in (("seed", seed), ("stream", stream)):
         require_int(name, value, 0)
-    state = np.random.SeedSequence([int(seed), int(stream), *spec.op_indices])
-    return int(state.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    return derive_seed(int(seed), int(stream), *spec.op_indices)
 
 
 def _check_metric(metric: str) -> str:

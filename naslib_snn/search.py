@@ -52,6 +52,7 @@ from naslib_snn.search_spaces.spiking_nb201.space import SAMPLERS, SpikingNB201S
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec
 from naslib_snn.utils.checks import check_int
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, read_jsonl, repair_jsonl
+from naslib_snn.utils.seeds import derive_seed
 
 __all__ = [
     "EXECUTORS",
@@ -174,10 +175,14 @@ class SearchResult:
 def candidate_seed(seed: int, index: int) -> int:
     """The torch seed of candidate ``index`` in a search seeded with ``seed`` (an int in [0, 2**63)).
 
-    Derived with numpy's SeedSequence, so neighbouring seeds and indices give unrelated streams.
+    ``derive_seed(seed, 2, index)`` (:func:`naslib_snn.utils.seeds.derive_seed`), so neighbouring
+    seeds and indices give unrelated streams.
+
+    Raises:
+        TypeError: ``seed`` or ``index`` is not an int.
+        ValueError: ``seed`` or ``index`` is < 0.
     """
-    state = np.random.SeedSequence([check_int("seed", seed, 0), _INIT_STREAM, check_int("index", index, 0)])
-    return int(state.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    return derive_seed(check_int("seed", seed, 0), _INIT_STREAM, check_int("index", index, 0))
 
 
 def scoring_batches(config: SearchConfig) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Tensor transforms: resizing, padded random crop, horizontal flip, seed derivation.
+"""Tensor transforms: resizing, padded random crop, horizontal flip, seeded epoch permutations.
 
 Augmentation parameters are drawn per epoch for the whole dataset from a seed derived from
 (seed, epoch), so sample i of epoch e is augmented the same way in every run, in any worker
@@ -11,14 +11,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# Re-exported: the trainer imports it from here. The helper lives in naslib_snn.utils.seeds.
+from ..utils.seeds import derive_seed  # noqa: F401
+
 _AUGMENT_TAG = 0x41554721  # separates the augmentation stream from the sampler stream
 _SAMPLER_TAG = 0x53414D50
-
-
-def derive_seed(*parts: int) -> int:
-    """A 63-bit seed mixed from non-negative ints (via numpy's SeedSequence), for torch.Generator."""
-    state = np.random.SeedSequence([int(p) for p in parts]).generate_state(2, dtype=np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1]))
 
 
 def default_padding(image_size: int) -> int:
