@@ -16,8 +16,6 @@ import functools
 import os
 from typing import Any, Optional, Union
 
-import numpy as np
-
 from naslib_snn.utils.checks import require_int
 
 __all__ = ["LOADER_BATCHES", "naslib_loaders", "scoring_batches"]
@@ -26,7 +24,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: batches in each loader: NASLib's ZeroCost reads one batch (``num_imgs_or_batches = 1``)
 LOADER_BATCHES = 1
-_IMAGES_STREAM = 3
 
 
 def scoring_batches(
@@ -42,6 +39,9 @@ def scoring_batches(
 ) -> tuple[list[Any], list[Any]]:
     """``num_batches`` batches of distinct, un-augmented images of ``split``, chosen by ``seed``.
 
+    The draw is :func:`naslib_snn.data.draw_scoring_batches` (class-balanced, one random stream
+    shared with the search and the zero-cost tables): the same arguments give the same images there.
+
     Returns ``(images, labels)``: lists of float32 ``[B, C, S, S]`` and int64 ``[B]`` tensors (fresh
     tensors on every call; the split is read once per process).
 
@@ -55,22 +55,10 @@ def scoring_batches(
         require_int(name, value, 1)
     require_int("seed", seed, 0)
     data_dir = None if data_dir in (None, "") else os.fspath(data_dir)
-    import torch  # noqa: PLC0415
+    from naslib_snn.data import draw_scoring_batches  # noqa: PLC0415  (torch)
 
     data = _read_split(dataset, split, image_size, data_dir)
-    needed = int(batch_size) * int(num_batches)
-    if needed > len(data):
-        if not allow_fewer:
-            raise ValueError(
-                f"batch_size * num_batches = {batch_size} * {num_batches} = {needed} exceeds the {len(data)} "
-                f"{split} images of {dataset}"
-            )
-        needed = len(data)
-    rng = np.random.default_rng([int(seed), _IMAGES_STREAM])
-    chosen = rng.choice(len(data), size=needed, replace=False)
-    images = torch.stack([data[int(i)][0] for i in chosen])
-    labels = torch.tensor([int(data[int(i)][1]) for i in chosen], dtype=torch.int64)
-    return list(images.split(int(batch_size))), list(labels.split(int(batch_size)))
+    return draw_scoring_batches(data, batch_size, num_batches, seed, allow_fewer=allow_fewer)
 
 
 @functools.lru_cache(maxsize=8)

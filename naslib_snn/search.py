@@ -15,17 +15,20 @@ Command line (``naslib-snn search``, the default subcommand of ``naslib-snn``)::
 ``SpikingNB201Space(...).sample_many(N, seed, unique=True)`` (one seeded generator, so the first k
 candidates do not depend on N), and candidate ``k``'s weights are initialised, and its forward
 pass seeded, with :func:`candidate_seed` ``(seed, k)``. The scoring images are drawn once from the
-training split with ``seed`` and are the same for every candidate, as in the paper. Scoring runs
-single-threaded in every process (``torch.set_num_threads(1)``); parallelism comes from
-``workers``. Results therefore do not depend on the number of workers, the executor, or on
-resumption.
+training split with ``seed`` (:func:`naslib_snn.data.draw_scoring_batches`, class-balanced, the
+draw the NASLib loaders and the zero-cost tables use too) and are the same for every candidate, as
+in the paper. Scoring runs single-threaded in every process (``torch.set_num_threads(1)``);
+parallelism comes from ``workers``. Results therefore do not depend on the number of workers, the
+executor, or on resumption.
 
 **Files** in ``out_dir``:
 
 * ``results.jsonl``: one line per scored candidate (``index``, ``arch``, ``op_indices``,
   ``matrix``, ``has_backward``, ``score``, ``seconds``, ``init_seed``), appended whole by the parent
   process only, in completion order. A silent network scores ``-inf`` (written ``"-inf"``).
-* ``config.json``: the settings that determine the scores, plus a SHA-256 of the scoring images.
+* ``config.json``: the settings that determine the scores, plus the scoring images' sampler and
+  SHA-256. A run started before the sampler was unified (no ``scoring_sampler`` entry) cannot be
+  resumed: its images differ.
 * ``best.json``: the best candidate so far (rewritten atomically when it improves, and at the end).
   Ties go to the lowest index.
 """
@@ -72,8 +75,8 @@ BEST_FILE = "best.json"
 DEFAULT_OUT = "runs/search"
 MIN_IMAGE_SIZE = 4
 
-# Independent random streams derived from the run's seed (numpy SeedSequence entropy).
-_IMAGES_STREAM = 1
+# Candidate k's stream is derive_seed(seed, _INIT_STREAM, k); the scoring images have their own
+# stream in naslib_snn.data.scoring.
 _INIT_STREAM = 2
 
 # Settings that may differ between a run and its resumption: they never change a score.
@@ -188,28 +191,22 @@ def candidate_seed(seed: int, index: int) -> int:
 def scoring_batches(config: SearchConfig) -> list[np.ndarray]:
     """The images every candidate is scored on: ``batches`` float32 arrays ``[B, C, S, S]``.
 
-    Drawn without replacement from the un-augmented, normalised training split, with a generator
-    seeded by ``(seed, images stream)``.
+    Drawn from the un-augmented, normalised training split by
+    :func:`naslib_snn.data.load_scoring_batches` with ``seed``: distinct, class-balanced images, the
+    same as ``naslib_snn.naslib_data.scoring_batches`` and ``naslib_snn.benchmarks.zc.scoring_batches``
+    give for the same dataset, image size, batch size, batches and seed.
 
     Raises:
         ValueError: the split holds fewer than ``batch_size * batches`` images, or the dataset is unknown.
         FileNotFoundError: the dataset's files are missing (the message shows the expected layout).
     """
-    from naslib_snn.data import load_dataset
+    from naslib_snn.data import load_scoring_batches
 
-    dataset = load_dataset(
-        config.dataset, config.data_dir, split="train", image_size=config.resolved_image_size(), augment=False
+    images, _ = load_scoring_batches(
+        config.dataset, config.batch_size, config.batches, config.seed,
+        image_size=config.resolved_image_size(), data_dir=config.data_dir,
     )
-    needed = config.batch_size * config.batches
-    if needed > len(dataset):
-        raise ValueError(
-            f"batch_size * batches = {config.batch_size} * {config.batches} = {needed} exceeds the "
-            f"{len(dataset)} training images of {config.dataset}"
-        )
-    rng = np.random.default_rng([config.seed, _IMAGES_STREAM])
-    chosen = rng.choice(len(dataset), size=needed, replace=False)
-    images = np.stack([dataset[int(i)][0].numpy() for i in chosen]).astype(np.float32, copy=False)
-    return [images[b * config.batch_size : (b + 1) * config.batch_size] for b in range(config.batches)]
+    return [batch.numpy() for batch in images]
 
 
 def _images_digest(batches: Sequence[np.ndarray]) -> str:
@@ -221,12 +218,14 @@ def _images_digest(batches: Sequence[np.ndarray]) -> str:
 
 
 def _identity(config: SearchConfig, digest: str) -> dict[str, Any]:
-    """config.json's content: the settings (image size resolved) and the images' hash."""
+    """config.json's content: the settings (image size resolved), the images' sampler and hash."""
     from naslib_snn._version import __version__
+    from naslib_snn.data import SCORING_SAMPLER
 
     identity = dataclasses.asdict(config)
     identity["data_dir"] = None if config.data_dir is None else str(config.data_dir)
     identity["image_size"] = config.resolved_image_size()
+    identity["scoring_sampler"] = SCORING_SAMPLER
     identity["images_sha256"] = digest
     identity["naslib_snn_version"] = __version__
     return identity
@@ -453,6 +452,12 @@ def _load_previous(
             for key, value in identity.items()
             if key not in _RESUMABLE_CHANGES and key != "naslib_snn_version" and saved.get(key) != value
         ]
+        if "scoring_sampler" not in saved:
+            raise ValueError(
+                f"cannot resume {out_dir}: it was started before the scoring images were drawn by "
+                f"naslib_snn.data.scoring (its {CONFIG_FILE} names no scoring_sampler), so its candidates "
+                "were scored on other images. Resuming would mix results; start it again with another --out."
+            )
         if differences:
             raise ValueError(
                 f"cannot resume {out_dir}: its {CONFIG_FILE} differs from the current settings in "

@@ -266,7 +266,7 @@ def test_scoring_batches_are_fixed_by_the_seed():
     assert not torch.equal(images[0], other[0])
     flat = torch.cat(images).flatten(1)
     assert len({tuple(row.tolist()) for row in flat}) == 16  # distinct images
-    with pytest.raises(ValueError, match="exceeds the 128 test images"):
+    with pytest.raises(ValueError, match="200 scoring images, more than the 128 test images"):
         scoring_batches("synthetic", 100, 2, split="test", image_size=8)
     few, _ = scoring_batches("synthetic", 100, 2, split="test", image_size=8, allow_fewer=True)
     assert [len(x) for x in few] == [100, 28]

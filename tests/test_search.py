@@ -16,6 +16,7 @@ import pytest
 
 from naslib_snn import CellSpec, SpikingNB201Space
 from naslib_snn.cli import main as cli_main
+from naslib_snn.data import SCORING_SAMPLER
 from naslib_snn.predictors.registry import PROXIES
 from naslib_snn.search import (
     SearchConfig,
@@ -282,7 +283,7 @@ def test_api_rejects_bad_settings():
         random_search(**TINY, workers=0)
     with pytest.raises(ValueError, match="unknown executor 'dask'"):
         random_search(**TINY, executor="dask")
-    with pytest.raises(ValueError, match=r"batch_size \* batches = 400 \* 2 = 800 exceeds the 512"):
+    with pytest.raises(ValueError, match=r"batch size 400 x 2 batches = 800 scoring images, more than the 512 train"):
         random_search(**{**TINY, "batch_size": 400, "batches": 2})
 
 
@@ -315,6 +316,22 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     with pytest.raises(ValueError, match="started with 2; use at least that many"):
         random_search(**{**TINY, "candidates": 1}, out_dir=tmp_path, resume=True)
     assert (tmp_path / "config.json").read_bytes() == before
+
+
+def test_resume_of_a_run_scored_by_the_old_image_sampler_is_refused(tmp_path, capsys):
+    random_search(**{**TINY, "candidates": 2}, out_dir=tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["scoring_sampler"] == SCORING_SAMPLER
+    # config.json as naslib_snn 0.1.0 wrote it: no sampler entry, the hash of other images
+    del config["scoring_sampler"]
+    config["images_sha256"] = "0" * 64
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    before = (tmp_path / "results.jsonl").read_bytes()
+    with pytest.raises(ValueError, match="started before the scoring images were drawn by naslib_snn.data.scoring"):
+        random_search(**TINY, out_dir=tmp_path, resume=True)
+    assert cli_main(["search", *TINY_ARGS, "--out", str(tmp_path), "--resume"]) == 2
+    assert "scored on other images" in capsys.readouterr().err
+    assert (tmp_path / "results.jsonl").read_bytes() == before
 
 
 def test_resume_refuses_results_of_another_run(tmp_path):

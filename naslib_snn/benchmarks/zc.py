@@ -339,18 +339,18 @@ def scoring_batches(
     data_dir: Optional[PathLike] = None,
 ) -> tuple[list[Any], list[Any]]:
     """``num_batches`` batches (float ``[B, C, S, S]``, int64 ``[B]``) of class-balanced training images,
-    without augmentation, chosen and shuffled by ``seed``."""
-    import torch  # noqa: PLC0415
+    without augmentation, chosen by ``seed``: :func:`naslib_snn.data.load_scoring_batches`, the draw
+    the search and the NASLib loaders use too.
 
-    from naslib_snn.data import load_dataset  # noqa: PLC0415
+    The shipped v1 table (``spiking_nb201_fmnist``) predates that draw: it was scored on a torch
+    permutation of a class-balanced subset, so these are not the images it was computed on.
 
-    n = batch_size * num_batches
-    data = load_dataset(dataset, data_dir=data_dir, split="train", image_size=image_size, subset=n, augment=False,
-                        subset_seed=seed)
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    images = torch.stack([data[int(i)][0] for i in order])
-    labels = torch.tensor([int(data[int(i)][1]) for i in order], dtype=torch.int64)
-    return list(images.split(batch_size)), list(labels.split(batch_size))
+    Raises:
+        ValueError / TypeError / FileNotFoundError: as :func:`naslib_snn.data.load_scoring_batches`.
+    """
+    from naslib_snn.data import load_scoring_batches  # noqa: PLC0415  (torch)
+
+    return load_scoring_batches(dataset, batch_size, num_batches, seed, image_size=image_size, data_dir=data_dir)
 
 
 def _now() -> str:
@@ -402,6 +402,8 @@ def compute_zc(
             f"unknown proxy {', '.join(map(repr, unknown))}; known proxies: {', '.join(sorted(known))} "
             f"(load more providers with --provider-module)"
         )
+    from naslib_snn.data import SCORING_SAMPLER  # noqa: PLC0415  (torch)
+
     recipe = dict(api.meta.get("recipe") or {})
     if "dataset" not in recipe:
         recipe["dataset"] = api.dataset
@@ -412,7 +414,7 @@ def compute_zc(
         "num_batches": int(num_batches),
         "seed": int(seed),
         "recipe": recipe,
-        "inputs": "class-balanced training images, no augmentation, chosen and shuffled by seed",
+        "inputs": f"training images, no augmentation, drawn by {SCORING_SAMPLER}",
         "network": "untrained, built as the trainer builds it for the recipe, initialised from seed (fresh per proxy)",
     }
     table: dict[str, Any] = {}
@@ -421,7 +423,10 @@ def compute_zc(
         old = table.get(META_KEY, {}).get("settings")
         if old is not None and old != settings:
             diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise ValueError(f"{out} was computed with other settings (differ in: {', '.join(diff)}); use another --out")
+            why = " (its scoring images were drawn by another sampler)" if "inputs" in diff else ""
+            raise ValueError(
+                f"{out} was computed with other settings (differ in: {', '.join(diff)}){why}; use another --out"
+            )
     meta = dict(table.get(META_KEY, {}))
     meta.update({
         "format": ZC_FORMAT,
