@@ -1,0 +1,112 @@
+"""A leaner LIF for the paper's neuron: the same spikes as SpikingJelly's ``LIFNode``, in fewer tensor ops.
+
+The paper's neuron (tau 4/3, decay_input, v_threshold 1, hard reset to 0, ``detach_reset``, ATan
+surrogate) runs here as one autograd function over all T timesteps of a ``[T, ...]`` input:
+
+* forward, per timestep: ``h = v + (x_t - v) / tau`` (SpikingJelly's expression, so spikes and
+  membranes are bit for bit the same), ``s = h >= v_th``, ``v = 0 where s else h``. Only ``h`` is
+  kept for the backward pass.
+* backward: the surrogate derivative ``(alpha / 2) / (1 + (pi / 2 * alpha * (h - v_th))^2)`` for
+  all timesteps at once, then the reverse-time recurrence ``g_h[t] = g_s[t] * sg[t] + carry * (1 - s[t])``
+  (``detach_reset``: no gradient flows through the spike in the reset), ``carry = g_h[t] * (1 - 1/tau)``,
+  ``g_x[t] = g_h[t] / tau``.
+
+SpikingJelly 2.0's CPU path computes the same function with about three times as many tensor ops
+(``bench/bench_speed.py`` measures the difference), and under ``torch.no_grad`` this one saves
+nothing for a backward pass. :class:`FastLIFNode` is a SpikingJelly ``LIFNode``, so ``reset_net``,
+step modes, hooks and ``isinstance(m, BaseNode)`` all work as before.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from spikingjelly.activation_based import neuron, surrogate
+
+__all__ = ["FastLIFNode", "lif_multi_step"]
+
+
+def _forward_no_grad(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float,
+                     h_seq: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    spikes = torch.empty_like(x_seq)
+    h = torch.empty_like(x_seq[0]) if h_seq is None else None
+    for t in range(x_seq.shape[0]):
+        h_t = h if h_seq is None else h_seq[t]
+        torch.sub(x_seq[t], v, out=h_t)
+        h_t.div_(tau).add_(v)
+        fired = h_t >= v_threshold
+        spikes[t].copy_(fired)
+        v = h_t.masked_fill(fired, 0.0)
+    return spikes, v
+
+
+class _LIFMultiStep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float, alpha: float):
+        h_seq = torch.empty_like(x_seq)
+        spikes, v = _forward_no_grad(x_seq, v, tau, v_threshold, h_seq)
+        ctx.save_for_backward(h_seq)
+        ctx.tau, ctx.v_threshold, ctx.alpha = tau, v_threshold, alpha
+        return spikes, v
+
+    @staticmethod
+    def backward(ctx, g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor]):
+        (h_seq,) = ctx.saved_tensors
+        tau, v_threshold, alpha = ctx.tau, ctx.v_threshold, ctx.alpha
+        z = (h_seq - v_threshold).mul_(math.pi / 2 * alpha)
+        g_h = z.mul_(z).add_(1.0).reciprocal_().mul_(alpha / 2)  # the ATan surrogate's derivative
+        if g_spikes is None:
+            g_h.zero_()
+        else:
+            g_h.mul_(g_spikes)
+        not_fired = h_seq < v_threshold
+        decay = 1.0 - 1.0 / tau
+        carry = g_v
+        for t in range(h_seq.shape[0] - 1, -1, -1):
+            if carry is not None:
+                g_h[t].addcmul_(carry, not_fired[t])
+            carry = g_h[t] * decay
+        return g_h.div_(tau), carry, None, None, None
+
+
+def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, tau: float = 4.0 / 3.0, v_threshold: float = 1.0,
+                   alpha: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the hard-reset LIF over ``x_seq`` (``[T, ...]``) from membrane ``v`` (``x_seq.shape[1:]``).
+
+    Returns ``(spikes [T, ...] as 0./1. in x's dtype, v after the last step)``. Differentiable in
+    ``x_seq`` and ``v`` through the ATan surrogate with parameter ``alpha``; the reset is detached.
+    """
+    if x_seq.dim() < 1 or v.shape != x_seq.shape[1:]:
+        raise ValueError(f"expected x_seq [T, ...] and v with x_seq.shape[1:]; got {list(x_seq.shape)} and {list(v.shape)}")
+    if torch.is_grad_enabled() and (x_seq.requires_grad or v.requires_grad):
+        return _LIFMultiStep.apply(x_seq, v, tau, v_threshold, alpha)
+    return _forward_no_grad(x_seq, v, tau, v_threshold, None)
+
+
+class FastLIFNode(neuron.LIFNode):
+    """SpikingJelly's ``LIFNode`` for the paper's settings, computed by :func:`lif_multi_step`.
+
+    Only the settings of this project are supported (decay_input, hard reset to 0, detach_reset,
+    ATan surrogate); other settings raise ``ValueError`` at construction.
+    """
+
+    def __init__(self, tau: float, v_threshold: float = 1.0, alpha: float = 2.0, step_mode: str = "s") -> None:
+        super().__init__(tau=tau, decay_input=True, v_threshold=v_threshold, v_reset=0.0,
+                         surrogate_function=surrogate.ATan(alpha=alpha), detach_reset=True, step_mode=step_mode)
+        self.alpha = float(alpha)
+
+    def _membrane(self, like: torch.Tensor) -> torch.Tensor:
+        v = self.v
+        if isinstance(v, torch.Tensor) and v.shape == like.shape:
+            return v
+        return torch.zeros_like(like)  # v_reset is 0
+
+    def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
+        spikes, self.v = lif_multi_step(x.unsqueeze(0), self._membrane(x), self.tau, self.v_threshold, self.alpha)
+        return spikes[0]
+
+    def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        spikes, self.v = lif_multi_step(x_seq, self._membrane(x_seq[0]), self.tau, self.v_threshold, self.alpha)
+        return spikes
