@@ -46,7 +46,7 @@ SCORING_STREAM = 0x53434F52  # "SCOR"
 
 #: names the draw above; recorded with results (search's config.json, zero-cost tables) so that
 #: results drawn by an older sampler are recognised
-SCORING_SAMPLER = "naslib_snn.data.scoring v1: class-balanced stratified_order, derive_seed(seed, 0x53434F52)"
+SCORING_SAMPLER = "naslib_snn.data.scoring: class-balanced stratified_order, derive_seed(seed, 0x53434F52)"
 
 
 def scoring_order(labels: Sequence[int], seed: int) -> np.ndarray:
