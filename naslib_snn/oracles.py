@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import abc
 import copy
+import dataclasses
 import json
+import logging
 import math
 import os
 import time
@@ -43,21 +45,27 @@ from naslib_snn.utils.checks import require_int
 from naslib_snn.utils.seeds import derive_seed
 
 __all__ = [
+    "MissingDatasetAPIError",
     "OBJECTIVE_FLOOR",
     "ORACLES",
     "ORACLE_METRICS",
     "OnTheFlyOracle",
     "Oracle",
     "TabularOracle",
+    "TrainingEstimate",
     "TrainingFreeOracle",
     "build_oracle",
     "cell_seed",
+    "estimate_training",
+    "format_seconds",
     "get_dataset_api",
     "register_oracle",
     "resolve_oracle",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+_LOG = logging.getLogger(__name__)
 
 #: the metrics every oracle understands: those of the tabular benchmark
 ORACLE_METRICS: tuple[str, ...] = BENCHMARK_METRICS
@@ -316,9 +324,100 @@ class TrainingFreeOracle(Oracle):
 
 
 # ---- on the fly -----------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TrainingEstimate:
+    """How much work a training run is, and roughly how long it takes on this machine."""
+
+    seconds: float  # the estimate, for the whole run (every epoch, evaluation included)
+    epochs: int
+    steps_per_epoch: int  # SGD steps
+    batch_size: int
+    train_images: int
+    eval_images: int  # validation + test images, evaluated after every epoch
+
+    def describe(self) -> str:
+        """``"5 epochs x 157 steps of 64 images (+ 7000 evaluation images per epoch), roughly 4 min"``."""
+        return (f"{self.epochs} epochs x {self.steps_per_epoch} steps of {self.batch_size} images "
+                f"(+ {self.eval_images} evaluation images per epoch), roughly {format_seconds(self.seconds)}")
+
+
+def format_seconds(seconds: float) -> str:
+    """A rough duration for humans: ``"40 s"``, ``"4 min"``, ``"2.5 h"``."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _split_size(config: Any, split: str, subset: Optional[int]) -> int:
+    if subset is not None:
+        return int(subset)
+    from naslib_snn.data import load_dataset  # noqa: PLC0415
+
+    from naslib_snn.data import dataset_info  # noqa: PLC0415
+
+    native = dataset_info(config.dataset).image_size  # the count does not depend on the size; resizing costs time
+    return len(load_dataset(config.dataset, data_dir=config.data_dir, split=split, image_size=native, augment=False))
+
+
+def estimate_training(spec: CellSpec, config: Any, *, probe_steps: int = 3) -> TrainingEstimate:
+    """Roughly how long ``naslib_snn.train.train(spec, config)`` takes on this machine.
+
+    Times ``probe_steps`` SGD steps (after one warm-up step) on random inputs ``[batch_size, C, S, S]``
+    and one evaluation forward pass of at most 64 images, then scales their median to the recipe's
+    epochs, steps and evaluation images. Data loading, augmentation and checkpoints are not counted,
+    spiking activity on real data differs and other jobs on the machine slow training down as much as
+    they slow the probe (seconds) down, so take it as a rough figure, not a promise. The global
+    torch RNG is left as it was. Costs a few seconds (the split sizes are read when the config has no
+    ``subset``).
+
+    Raises:
+        ValueError: ``probe_steps`` < 1, or what building the network raises.
+        FileNotFoundError: the dataset's files are missing (only read without ``subset``).
+    """
+    import torch  # noqa: PLC0415
+
+    from naslib_snn.data import dataset_info  # noqa: PLC0415
+    from naslib_snn.train import build_network, build_optimizer, train_step  # noqa: PLC0415
+
+    require_int("probe_steps", probe_steps, 1)
+    spec = parse_arch(spec)
+    train_images = _split_size(config, config.train_split, config.subset)
+    eval_images = _split_size(config, "test", config.test_subset)
+    if config.train_split == "train" and config.val_subset != 0:
+        eval_images += _split_size(config, "val", config.val_subset)
+    steps = max(1, -(-train_images // config.batch_size))
+    channels = dataset_info(config.dataset).in_channels
+    with torch.random.fork_rng(devices=[]):
+        generator = torch.Generator().manual_seed(0)
+        net = build_network(spec, config)
+        optimizer = build_optimizer(net, config)
+        images = torch.randn(config.batch_size, channels, config.image_size, config.image_size,
+                             generator=generator).to(config.device)
+        labels = torch.randint(0, net.num_classes, (config.batch_size,), generator=generator).to(config.device)
+        times = []
+        for _ in range(probe_steps + 1):
+            started = time.perf_counter()
+            train_step(net, optimizer, images, labels)
+            times.append(time.perf_counter() - started)
+        step_seconds = sorted(times[1:])[len(times[1:]) // 2]  # the median: the min is optimistic under load
+        net.eval()
+        batch = torch.randn(min(config.eval_batch_size, 64), channels, config.image_size, config.image_size,
+                            generator=generator).to(config.device)
+        with torch.no_grad():
+            started = time.perf_counter()
+            net(batch)
+            eval_seconds = (time.perf_counter() - started) / len(batch)  # per image
+    seconds = config.epochs * (steps * step_seconds + eval_images * eval_seconds)
+    return TrainingEstimate(seconds=seconds, epochs=int(config.epochs), steps_per_epoch=steps,
+                            batch_size=int(config.batch_size), train_images=train_images, eval_images=eval_images)
+
+
 CACHE_FORMAT = "naslib_snn.oracle_cache"
 CACHE_MANIFEST = "oracle.json"
 RESULT_FILE = "metrics.json"  # the name naslib_snn.train.train writes its result under
+LOCK_FILE = ".lock"  # per cell folder: one process trains a cell, the others wait for its result
 
 # oracle metric -> key of train()'s "final" summary, and of its per-epoch history
 _FINAL_KEYS = {
@@ -340,7 +439,10 @@ class OnTheFlyOracle(Oracle):
     Layout of ``cache_dir``: ``oracle.json`` (the training config every cached result was obtained
     with) and one folder per cell, named by its op_indices (``2-6-3-2-1-2/``), holding the
     trainer's ``checkpoint.pt`` and ``metrics.json``. Both are written atomically; a run killed
-    mid-training resumes from the cell's last epoch on the next query.
+    mid-training resumes from the cell's last epoch on the next query. Processes may share a
+    ``cache_dir``: a cell's training holds its folder's ``.lock`` (``fcntl.flock``, POSIX only;
+    elsewhere unlocked), so a second process asking for the same cell waits and then reads the
+    first one's result instead of training the cell again.
 
     Args:
         config: a :class:`naslib_snn.train.TrainConfig`, or a mapping of its fields (with ``dataset``).
@@ -348,6 +450,9 @@ class OnTheFlyOracle(Oracle):
         train_fn: ``train(spec, config, out_dir=, resume=, progress=) -> result`` (default:
             :func:`naslib_snn.train.train`); tests pass a fake.
         progress: show the trainer's progress bars.
+        announce: called with one line before a cell is trained: what is trained and roughly how
+            long it takes (:func:`estimate_training`). Default: ``logging.getLogger(__name__).info``.
+        estimate: whether that line carries the time estimate (a few seconds of probing per cell).
 
     Raises (on construction):
         ValueError: the config trains without a validation split (the optimizers' objective is
@@ -355,7 +460,8 @@ class OnTheFlyOracle(Oracle):
     """
 
     def __init__(self, config: Any, cache_dir: PathLike, *, train_fn: Optional[Callable[..., Mapping[str, Any]]] = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, announce: Optional[Callable[[str], Any]] = None,
+                 estimate: bool = True) -> None:
         from naslib_snn.train import RESUME_TOLERATED, TrainConfig  # noqa: PLC0415
 
         if isinstance(config, Mapping):
@@ -372,6 +478,8 @@ class OnTheFlyOracle(Oracle):
         self.config = config
         self.cache_dir = Path(cache_dir)
         self.progress = bool(progress)
+        self.announce = announce if announce is not None else _LOG.info
+        self.estimate = bool(estimate)
         self._train_fn = train_fn
         self._results: dict[CellSpec, dict[str, Any]] = {}
         identity = {k: v for k, v in config.to_dict().items() if k not in RESUME_TOLERATED}
@@ -402,30 +510,48 @@ class OnTheFlyOracle(Oracle):
     def result(self, spec: CellSpec) -> dict[str, Any]:
         """The trainer's result for ``spec``: from memory, from disk, or by training it now.
 
+        Training holds the cell's lock; a process that finds the lock taken waits for it, then reads
+        the result the holder wrote (a holder that died leaves a checkpoint, which is resumed).
+
         Raises:
             naslib_snn.train.NonFiniteLossError: training diverged (fix the recipe, e.g. a smaller lr).
             ValueError: a cached result belongs to another cell.
         """
+        from naslib_snn.utils.locks import file_lock  # noqa: PLC0415
+
         spec = parse_arch(spec)
         if spec in self._results:
             return self._results[spec]
         folder = self.cell_dir(spec)
         path = folder / RESULT_FILE
-        if path.is_file():
+        result = None
+        if not path.is_file():
+            with file_lock(folder / LOCK_FILE):
+                if not path.is_file():  # else another process trained it while this one waited
+                    result = self._train(spec, folder)
+        if result is None:
             result = json.loads(path.read_text(encoding="utf-8"))
             if list(result.get("op_indices", [])) != list(spec.op_indices):
                 raise ValueError(f"{path} holds the result of {result.get('arch')!r}, not of {spec.to_str()}")
-        else:
-            train_fn = self._train_fn
-            if train_fn is None:
-                from naslib_snn.train import train as train_fn  # noqa: PLC0415
-            folder.mkdir(parents=True, exist_ok=True)
-            result = dict(train_fn(spec, self.config, out_dir=folder, resume=True, progress=self.progress))
-            if not path.is_file():  # the project's trainer writes it; a custom train_fn may not
-                from naslib_snn.utils.io import atomic_write_text  # noqa: PLC0415
-
-                atomic_write_text(path, json.dumps(result, allow_nan=True) + "\n")
         self._results[spec] = result
+        return result
+
+    def _train(self, spec: CellSpec, folder: Path) -> dict[str, Any]:
+        """Train ``spec`` into ``folder`` (the caller holds the cell's lock) and write its result file."""
+        train_fn = self._train_fn
+        if train_fn is None:
+            from naslib_snn.train import train as train_fn  # noqa: PLC0415
+        how_long = ""
+        if self.estimate:
+            how_long = f": {estimate_training(spec, self.config).describe()}"
+        self.announce(f"on-the-fly oracle: training {spec.to_str()} on {self.dataset}{how_long}; "
+                      f"results cached in {folder}")
+        result = dict(train_fn(spec, self.config, out_dir=folder, resume=True, progress=self.progress))
+        path = folder / RESULT_FILE
+        if not path.is_file():  # the project's trainer writes it; a custom train_fn may not
+            from naslib_snn.utils.io import atomic_write_text  # noqa: PLC0415
+
+            atomic_write_text(path, json.dumps(result, allow_nan=True) + "\n")
         return result
 
     def query(self, spec: CellSpec, metric: str, epoch: int = -1) -> Any:
@@ -453,6 +579,15 @@ class OnTheFlyOracle(Oracle):
 
 
 # ---- dataset_api ----------------------------------------------------------------------------------------
+class MissingDatasetAPIError(NotImplementedError, ValueError):
+    """A query about a spiking cell without a ``dataset_api``.
+
+    Both a ``NotImplementedError``, what NASLib's queryable spaces (NB101, NB201, NB301,
+    TransNAS-Bench-101, NATS-size) raise there and what code written for NASLib catches, and a
+    ``ValueError``, what this package raises for a missing input.
+    """
+
+
 def build_oracle(kind: str, dataset: str, **options: Any) -> Oracle:
     """An oracle of a registered ``kind`` for ``dataset``; ``options`` go to its constructor.
 
@@ -508,7 +643,8 @@ def resolve_oracle(dataset_api: Any) -> Oracle:
     or the benchmark's dict holding a ``SpikingBenchmarkAPI`` under ``"api"``.
 
     Raises:
-        ValueError: ``dataset_api`` is None or none of these (the message says how to build one).
+        MissingDatasetAPIError: ``dataset_api`` is None (a ``NotImplementedError`` and a ``ValueError``).
+        ValueError: ``dataset_api`` is none of these (the message says how to build one).
     """
     if isinstance(dataset_api, Oracle):
         return dataset_api
@@ -519,6 +655,6 @@ def resolve_oracle(dataset_api: Any) -> Oracle:
             return TabularOracle(dataset_api["api"])
     hint = "build one with naslib_snn.oracles.get_dataset_api('spiking_nb201', dataset, oracle=...)"
     if dataset_api is None:
-        raise ValueError(f"querying a spiking cell needs a dataset_api; {hint}")
+        raise MissingDatasetAPIError(f"querying a spiking cell needs a dataset_api; {hint}")
     raise ValueError(f"expected a dataset_api dict holding an 'oracle' or a benchmark 'api', got "
                      f"{type(dataset_api).__name__}; {hint}")

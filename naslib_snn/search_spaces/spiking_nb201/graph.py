@@ -377,7 +377,9 @@ class SpikingNasBench201SearchSpace(Graph):
 
         Raises:
             NotImplementedError: a NASLib metric the spiking space does not record (e.g. FLOPS, LATENCY).
-            ValueError: no dataset_api, no cell, another dataset, or an unknown metric.
+            naslib_snn.oracles.MissingDatasetAPIError: no dataset_api; both a NotImplementedError (what
+                NASLib's queryable spaces raise there) and a ValueError.
+            ValueError: no cell, another dataset, or an unknown metric.
         """
         oracle = resolve_oracle(dataset_api)
         if isinstance(metric, Metric):
