@@ -13,6 +13,22 @@ from typing import Optional, Sequence
 
 from ._version import __version__
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``argparse.ArgumentDefaultsHelpFormatter`` that appends ``(default: X)`` only where it is true and useful.
+
+    Left out: a ``None`` default (the help text says what happens then), switches that take no value
+    (``store_true`` / ``store_false``: their default is the switch's absence, not the dest's value;
+    ``--x/--no-x`` pairs keep theirs), and help texts that already name their default.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        switch = action.nargs == 0 and not isinstance(action, argparse.BooleanOptionalAction)
+        if action.default is None or switch or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "search": ("naslib_snn.search", "random search: score N random cells with a training-free proxy, keep the best"),

@@ -402,18 +402,51 @@ def _import_ray() -> Any:
     return ray
 
 
+class RayConnectionError(ConnectionError):
+    """Ray could not start, or join the cluster at ``--ray-address``; the message is one line."""
+
+
+#: how to reach a head that uses Ray's token authentication (verified with Ray 2.60)
+RAY_TOKEN_HINT = (
+    "a head with token authentication (RAY_AUTH_MODE=token; Ray's docs say 2.59+ turns it on for local "
+    "clusters) needs RAY_AUTH_MODE=token here too, with its token in RAY_AUTH_TOKEN or ~/.ray/auth_token "
+    "(`ray get-auth-token` on the head prints it); on the head's machine --ray-address auto finds both"
+)
+
+
+def _connect_ray(address: Optional[str]) -> bool:
+    """``ray.init(address)`` unless Ray is initialised already; returns whether this call started the session.
+
+    Raises:
+        ImportError: Ray is not installed.
+        RayConnectionError: Ray could not start or join the cluster (a one-line message with the
+            address, Ray's own first line and, for an address, :data:`RAY_TOKEN_HINT`).
+    """
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=address, include_dashboard=False)
+    except Exception as err:  # noqa: BLE001  (Ray raises ConnectionError, AuthenticationError, RuntimeError, ...)
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = f"{type(err).__name__}: {lines[0] if lines else 'no message'}"
+        where = f"join the Ray cluster at {address!r}" if address else "start or join a Ray cluster"
+        hint = f"; {RAY_TOKEN_HINT}" if address else ""
+        raise RayConnectionError(f"cannot {where} ({reason}){hint}") from err
+    return True
+
+
 def _run_ray(
     tasks: Sequence[_Task], context: _ScoringContext, workers: int, address: Optional[str]
 ) -> Iterator[dict]:
     """Score on Ray with at most ``workers`` tasks in flight; yields records as they complete.
 
     Connects to ``address`` (None starts a local instance) unless Ray is already initialised, in
-    which case the caller's session (e.g. a test's local instance) is used and left running.
+    which case the caller's session (e.g. a test's local instance, or :func:`_prepare`'s) is used
+    and left running.
     """
     ray = _import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, include_dashboard=False)
+    started_here = _connect_ray(address)
     try:
         remote = ray.remote(num_cpus=1)(_ray_score)
         context_ref = ray.put(context)
@@ -500,6 +533,7 @@ class _Plan:
     workers: int
     executor: str
     ray_address: Optional[str]
+    ray_started: bool = False  # _prepare started the Ray session; _execute shuts it down
 
 
 def _prepare(
@@ -538,8 +572,16 @@ def _prepare(
                 f"{results_path} already holds {count} results; pass --resume (resume=True) to continue "
                 "that run, or choose another --out"
             )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out_dir / CONFIG_FILE, identity)
+    # Join Ray after every other check and before any file is written: a bad address leaves nothing behind.
+    ray_started = _connect_ray(ray_address) if executor == "ray" else False
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(out_dir / CONFIG_FILE, identity)
+        except BaseException:
+            if ray_started:
+                _import_ray().shutdown()
+            raise
 
     context = _ScoringContext(
         batches=tuple(batches),
@@ -550,7 +592,7 @@ def _prepare(
         timesteps=config.timesteps,
         image_size=config.resolved_image_size(),
     )
-    return _Plan(config, candidates, context, records, out_dir, workers, executor, ray_address)
+    return _Plan(config, candidates, context, records, out_dir, workers, executor, ray_address, ray_started)
 
 
 def _execute(plan: _Plan, progress: bool, started: float) -> SearchResult:
@@ -592,6 +634,8 @@ def _execute(plan: _Plan, progress: bool, started: float) -> SearchResult:
         stream.close()  # stops and joins the workers if the loop ended early
         if bar is not None:
             bar.close()
+        if plan.ray_started:
+            _import_ray().shutdown()
 
     if best is None:
         raise RuntimeError("no candidate was scored")  # unreachable: candidates >= 1
@@ -648,6 +692,8 @@ def random_search(
         FileExistsError: ``out_dir`` already holds results and ``resume`` is False.
         FileNotFoundError: the dataset's files are missing.
         ImportError: ``executor="ray"`` without Ray installed.
+        ConnectionError: ``executor="ray"`` and Ray cannot start or join ``ray_address``
+            (:class:`RayConnectionError`; nothing is written to ``out_dir``).
         FloatingPointError: the metric returned NaN for a candidate (a bug in the metric).
     """
     started = time.perf_counter()
@@ -708,8 +754,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add ``naslib-snn search``'s options to ``parser``."""
     from naslib_snn.data import list_datasets
 
+    from naslib_snn.cli import DefaultsHelpFormatter
+
     defaults = SearchConfig.__dataclass_fields__
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    parser.formatter_class = DefaultsHelpFormatter
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default=defaults["dataset"].default, choices=list_datasets())
     data.add_argument("--data-dir", default=None, help="the dataset's files (default: its standard location)")
@@ -724,7 +772,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--metric", default=defaults["metric"].default, choices=_metric_choices())
     search.add_argument("--backward", action=argparse.BooleanOptionalAction, default=True,
                         help="include backward edges (--no-backward: NB201's forward-only space)")
-    search.add_argument("--forward-only", dest="backward", action="store_false", help="same as --no-backward")
+    search.add_argument("--forward-only", dest="backward", action="store_false",
+                        help="same as --no-backward (default: backward edges included)")
     search.add_argument("--require-path", action=argparse.BooleanOptionalAction, default=True,
                         help="draw only cells whose output depends on the input")
     search.add_argument("--sampler", default=defaults["sampler"].default, choices=SAMPLERS)
@@ -736,10 +785,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     execution = parser.add_argument_group("execution")
     execution.add_argument("--workers", type=int, default=1, help="parallel scoring processes")
     execution.add_argument("--executor", default="local", choices=EXECUTORS)
-    execution.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local one)")
+    execution.add_argument("--ray-address", default=None,
+                           help="with --executor ray: HOST:PORT of a Ray head, or auto (default: $RAY_ADDRESS, else "
+                                "the cluster `ray start` last started on this machine, else a new local one); a "
+                                "head with token authentication needs RAY_AUTH_MODE=token, see the README")
     execution.add_argument("--out", default=DEFAULT_OUT, help="output directory")
-    execution.add_argument("--resume", action="store_true", help="continue the run in --out")
-    execution.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    execution.add_argument("--resume", action="store_true", help="continue the run in --out (default: start a new run)")
+    execution.add_argument("--no-progress", dest="progress", action="store_false",
+                           help="hide the progress bar (default: shown)")
 
 
 def run(args: argparse.Namespace) -> int:
