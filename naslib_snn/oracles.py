@@ -591,10 +591,13 @@ class MissingDatasetAPIError(NotImplementedError, ValueError):
 def build_oracle(kind: str, dataset: str, **options: Any) -> Oracle:
     """An oracle of a registered ``kind`` for ``dataset``; ``options`` go to its constructor.
 
-    The tabular oracle takes ``benchmark`` (a shipped name, a path, or a table dict).
+    The tabular oracle takes ``benchmark`` (a shipped name, a path, or a table dict); the on-the-fly
+    oracle takes ``config`` (a TrainConfig, or a mapping of its fields whose ``dataset`` defaults to
+    ``dataset``) and ``cache_dir``.
 
     Raises:
-        ValueError: unknown kind (the message lists the kinds), or what the oracle raises.
+        ValueError: unknown kind (the message lists the kinds), a missing ``benchmark`` / ``config``,
+            a training config for another dataset, or what the oracle raises.
     """
     if kind not in ORACLES:
         raise ValueError(f"unknown oracle {kind!r}; expected one of {', '.join(sorted(ORACLES))}")
@@ -602,6 +605,17 @@ def build_oracle(kind: str, dataset: str, **options: Any) -> Oracle:
         if options.get("benchmark") is None:
             raise ValueError("the tabular oracle needs benchmark= (a shipped benchmark name, a path or a dict)")
         return TabularOracle(options.pop("benchmark"), dataset=dataset, **options)
+    if kind == "on_the_fly":  # its constructor takes the training config, which names the dataset
+        config = options.pop("config", None)
+        if config is None:
+            raise ValueError("the on_the_fly oracle needs config= (a naslib_snn.train.TrainConfig or a mapping of "
+                             "its fields) and cache_dir=")
+        if isinstance(config, Mapping):
+            config = {"dataset": dataset, **config}
+        oracle = OnTheFlyOracle(config, **options)
+        if oracle.dataset != dataset:
+            raise ValueError(f"the on_the_fly oracle's config trains on {oracle.dataset!r}, not on dataset {dataset!r}")
+        return oracle
     return ORACLES[kind](dataset, **options)
 
 

@@ -187,3 +187,19 @@ def test_estimate_counts_the_recipe_and_leaves_the_global_rng_alone():
                                            (5339, "89 min"), (9000, "2.5 h")])
 def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text
+
+
+# ---- get_dataset_api(oracle="on_the_fly") -----------------------------------------------------------------------
+def test_get_dataset_api_builds_an_on_the_fly_oracle(tmp_path):
+    from naslib_snn.oracles import get_dataset_api
+
+    api = get_dataset_api("spiking_nb201", "synthetic", oracle="on_the_fly", config={"epochs": 1},
+                          cache_dir=tmp_path, train_fn=fake_train, estimate=False, announce=lambda line: None)
+    oracle = api["oracle"]
+    assert isinstance(oracle, OnTheFlyOracle) and oracle.dataset == "synthetic" and oracle.config.epochs == 1
+    assert oracle.query(CELL, "val_accuracy") == fake_accuracy(CELL.op_indices, 0) - 1
+    with pytest.raises(ValueError, match="the on_the_fly oracle needs config="):
+        get_dataset_api("spiking_nb201", "synthetic", oracle="on_the_fly", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="config trains on 'digits', not on dataset 'synthetic'"):
+        get_dataset_api("spiking_nb201", "synthetic", oracle="on_the_fly", config=TrainConfig.for_dataset("digits"),
+                        cache_dir=tmp_path / "other")
