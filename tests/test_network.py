@@ -44,8 +44,10 @@ def test_bad_input_shapes(shape, message):
 
 
 def test_bad_config():
-    with pytest.raises(ValueError, match="multi_step=True needs a forward-only cell"):
-        make_net(AUTHORS_CIFAR100, multi_step=True)
+    with pytest.raises(TypeError, match="multi_step must be None, True or False, got 'yes'"):
+        make_net(AUTHORS_CIFAR100, multi_step="yes")
+    with pytest.raises(TypeError, match="count_include_pad must be True or False, got 1"):
+        make_net(FORWARD, count_include_pad=1)
     with pytest.raises(ValueError, match="unknown neuron 'izh'"):
         make_net(FORWARD, neuron="izh")
     with pytest.raises(ValueError, match="timesteps must be a positive int"):
@@ -55,15 +57,24 @@ def test_bad_config():
 
 
 def test_default_step_modes():
-    assert make_net(FORWARD).multi_step
-    assert not make_net(AUTHORS_CIFAR100).multi_step
+    forward, recurrent = make_net(FORWARD), make_net(AUTHORS_CIFAR100)
+    assert forward.multi_step and recurrent.multi_step
+    assert forward.cell1.step_mode == forward.cell2.step_mode == "m"
+    # a cell with backward edges is recurrent: it runs step by step inside the multi-step network
+    assert recurrent.cell1.step_mode == recurrent.cell2.step_mode == "s"
+    assert recurrent.reduction[1].step_mode == recurrent.head[1].step_mode == "m"
+    assert not make_net(AUTHORS_CIFAR100, multi_step=False).reduction[1].step_mode == "m"
 
 
+@pytest.mark.parametrize("channels_last", [True, False])
+# (3, 2, 6, ...): a backward conv3x3 whose network still fires in eval mode at init (the authors'
+# CIFAR-100 cell goes silent there: eval-mode BN with feedback, see docs/results.md)
+@pytest.mark.parametrize("spec", [FORWARD, CellSpec((3, 2, 6, 2, 0, 2))], ids=["forward", "backward"])
 @pytest.mark.parametrize("train", [True, False])
-def test_multi_step_equals_step_by_step(train):
-    multi = make_net(FORWARD, dropout=0.0)
+def test_multi_step_equals_step_by_step(train, spec, channels_last):
+    multi = make_net(spec, dropout=0.0, channels_last=channels_last)
     wake_classifier(multi)
-    single = make_net(FORWARD, dropout=0.0, multi_step=False)
+    single = make_net(spec, dropout=0.0, multi_step=False, channels_last=False)
     single.load_state_dict(multi.state_dict())
     x = torch.randn(6, 3, 16, 16)
     if not train:  # give BN running statistics that match the data before evaluating
@@ -77,6 +88,48 @@ def test_multi_step_equals_step_by_step(train):
     torch.testing.assert_close(out_m, out_s, rtol=1e-5, atol=1e-6)
     for (name, a), (_, b) in zip(multi.named_buffers(), single.named_buffers()):
         torch.testing.assert_close(a, b, msg=name)
+    # and the same gradients
+    multi.zero_grad(), single.zero_grad()
+    multi(x).square().sum().backward()
+    single(x).square().sum().backward()
+    for (name, a), (_, b) in zip(multi.named_parameters(), single.named_parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_dropout_mask_is_shared_by_all_timesteps():
+    """SpikingJelly's layer.Dropout (authors' code): one mask per forward pass, for all T timesteps."""
+    for multi_step in (True, False):
+        net = make_net(AUTHORS_CIFAR100, dropout=0.5, multi_step=multi_step)
+        dropout = net.head[3]
+        calls = []
+        dropout.register_forward_hook(lambda module, args, out: calls.append((args[0], out, module.mask.clone())))
+        x = torch.randn(4, 3, 16, 16)
+        masks = []
+        for _ in range(2):
+            calls.clear()
+            net(x)
+            assert len(calls) == (1 if multi_step else SMALL["timesteps"])
+            for inputs, out, mask in calls:
+                torch.testing.assert_close(out, inputs * mask)  # this mask, at every timestep
+                assert torch.equal(mask, calls[0][2])
+            assert set(calls[0][2].unique().tolist()) == {0.0, 2.0}  # p = 0.5: dropped, or kept and scaled by 2
+            masks.append(calls[0][2])
+        assert not torch.equal(masks[0], masks[1])  # a new mask for the next forward pass
+
+
+def test_avg_pool_border_values_by_hand():
+    """count_include_pad=True (authors' code) divides a corner by 9, False (NAS-Bench-201) by 4."""
+    from naslib_snn.search_spaces.spiking_nb201.ops import make_op
+
+    x = torch.ones(1, 1, 3, 3)
+    authors = make_op("avg_pool_3x3", 1, "lif")(x)
+    nb201 = make_op("avg_pool_3x3", 1, "lif", count_include_pad=False)(x)
+    assert authors[0, 0, 0, 0].item() == pytest.approx(4 / 9)
+    assert authors[0, 0, 0, 1].item() == pytest.approx(6 / 9)
+    assert authors[0, 0, 1, 1].item() == pytest.approx(1.0)
+    assert torch.equal(nb201, torch.ones_like(x))
+    assert make_net(FORWARD).cell1.forward_ops["1_3"].module.count_include_pad
+    assert not make_net(FORWARD, count_include_pad=False).cell1.forward_ops["1_3"].module.count_include_pad
 
 
 def _cells(channels=4):

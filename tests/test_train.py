@@ -185,8 +185,8 @@ def test_authors_init_leaves_only_the_last_weight_without_gradient():
     images, labels = next(iter(torch.utils.data.DataLoader(load_dataset("digits", image_size=8), batch_size=16)))
     train_step(net, build_optimizer(net, config), images, labels)
     zero = [name for name, p in net.named_parameters() if not p.grad.abs().sum() > 0]
-    assert zero == ["head.5.module.weight"]
-    assert net.hidden_linear is net.head[3].module
+    assert zero == ["head.6.module.weight"]
+    assert net.hidden_linear is net.head[4].module
 
 
 # --------------------------------------------------------------------------- training runs

@@ -30,16 +30,16 @@ __all__ = ["FastLIFNode", "lif_multi_step"]
 
 def _forward_no_grad(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float,
                      h_seq: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    spikes = torch.empty_like(x_seq)
+    fired = torch.empty_like(x_seq, dtype=torch.bool)
     h = torch.empty_like(x_seq[0]) if h_seq is None else None
+    zero = x_seq.new_zeros(())
     for t in range(x_seq.shape[0]):
         h_t = h if h_seq is None else h_seq[t]
         torch.sub(x_seq[t], v, out=h_t)
         h_t.div_(tau).add_(v)
-        fired = h_t >= v_threshold
-        spikes[t].copy_(fired)
-        v = h_t.masked_fill(fired, 0.0)
-    return spikes, v
+        torch.ge(h_t, v_threshold, out=fired[t])
+        v = torch.where(fired[t], zero, h_t)
+    return fired.to(x_seq.dtype), v
 
 
 class _LIFMultiStep(torch.autograd.Function):
@@ -55,12 +55,11 @@ class _LIFMultiStep(torch.autograd.Function):
     def backward(ctx, g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor]):
         (h_seq,) = ctx.saved_tensors
         tau, v_threshold, alpha = ctx.tau, ctx.v_threshold, ctx.alpha
+        # the ATan surrogate's derivative (alpha / 2) / (1 + z^2), z = pi / 2 * alpha * (h - v_th),
+        # folded into one division: g_h = g_s / ((1 + z^2) * 2 / alpha)
         z = (h_seq - v_threshold).mul_(math.pi / 2 * alpha)
-        g_h = z.mul_(z).add_(1.0).reciprocal_().mul_(alpha / 2)  # the ATan surrogate's derivative
-        if g_spikes is None:
-            g_h.zero_()
-        else:
-            g_h.mul_(g_spikes)
+        denominator = torch.addcmul(h_seq.new_full((), 2.0 / alpha), z, z, value=2.0 / alpha)
+        g_h = torch.zeros_like(h_seq) if g_spikes is None else torch.div(g_spikes, denominator)
         not_fired = h_seq < v_threshold
         decay = 1.0 - 1.0 / tau
         carry = g_v

@@ -6,10 +6,10 @@ import math
 from typing import Optional, Union
 
 import torch
-from spikingjelly.activation_based import base, functional
+from spikingjelly.activation_based import base, functional, layer
 from torch import nn
 
-from .ops import Stateless, TimeBatchNorm2d, make_neuron, make_op, NEURONS
+from .ops import NEURONS, Stateless, TimeBatchNorm2d, make_neuron, make_op, stack_frames
 from .spec import NUM_NODES, CellSpec, parse_arch
 
 OUTPUT_NODE = NUM_NODES - 1
@@ -30,7 +30,8 @@ class SpikingCell(base.MemoryModule):
     Shapes: ``x`` is ``[B, C, H, W]`` (single step) or ``[T, B, C, H, W]`` (multi-step, forward-only).
     """
 
-    def __init__(self, spec: CellSpec, channels: int, neuron_kind: str = "lif", step_mode: str = "s") -> None:
+    def __init__(self, spec: CellSpec, channels: int, neuron_kind: str = "lif", step_mode: str = "s",
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         self.spec = spec
         self.forward_ops = nn.ModuleDict()
@@ -40,10 +41,10 @@ class SpikingCell(base.MemoryModule):
         for src, dst, op, direction in spec.edges():
             key = f"{src}_{dst}"
             if direction == "forward":
-                self.forward_ops[key] = make_op(op, channels, neuron_kind, step_mode)
+                self.forward_ops[key] = make_op(op, channels, neuron_kind, step_mode, count_include_pad)
                 self.forward_edges.append((src, dst))
             else:
-                self.backward_ops[key] = make_op(op, channels, neuron_kind, step_mode)
+                self.backward_ops[key] = make_op(op, channels, neuron_kind, step_mode, count_include_pad)
                 self.backward_edges.append((src, dst))
         for node in range(OUTPUT_NODE):
             self.register_memory(f"feedback_{node}", 0.0)
@@ -83,6 +84,14 @@ class SpikingNB201Network(nn.Module):
     dropout, linear(->hidden, no bias), LIF, linear(->num_classes*vote) -> voting (mean over groups of
     ``vote``). The output is the voted logits averaged over the T timesteps.
 
+    Execution: forward-only cells run in SpikingJelly's multi-step mode throughout (all T timesteps
+    batched through the convs). Cells with backward edges are recurrent, so they run step by step, but
+    the layers around them (stem, reduction, head) still run multi-step on all T timesteps at once.
+    Both compute exactly what step-by-step execution computes (BN statistics stay per timestep);
+    ``multi_step=False`` runs everything step by step, which needs the least memory (scoring uses it).
+    Activations are kept channels-last, which mkldnn's convolutions run about twice as fast on CPU
+    (bench/bench_speed.py).
+
     Args:
         spec: the cell (a :class:`CellSpec` or any text :func:`parse_arch` accepts).
         num_classes, in_channels, image_size: the data (square images; ``image_size`` fixes the
@@ -92,14 +101,18 @@ class SpikingNB201Network(nn.Module):
         neuron: ``"lif"`` or ``"plif"``.
         vote: outputs per class averaged by the voting layer (authors: 10).
         hidden: width of the hidden classifier layer (authors: 1024; 4096 for Tiny-ImageNet).
-        dropout: dropout before the classifier (authors: 0.5).
+        dropout: dropout before the classifier (authors: 0.5). SpikingJelly's ``layer.Dropout``, as in
+            the authors' code: one mask for all T timesteps of a forward pass, redrawn at the next one.
         stem_stride: 1, or 2 for Tiny-ImageNet.
         final_pool: the pooling before the classifier (authors: 2, or 4 for their CIFAR-10 cell).
-        multi_step: run SpikingJelly's multi-step mode (all T timesteps batched through the convs).
-            ``None`` picks it for forward-only cells. Cells with backward edges must run step by step.
+        multi_step: ``None`` or True: multi-step execution as above (cells with backward edges step by
+            step inside it); False: everything step by step.
         hidden_init_std: if given, the Linear feeding the hidden classifier LIF is drawn from
             normal(0, hidden_init_std) after the authors' init. With the authors' normal(0, 0.01) a
             narrow network (small C or images) never fires there at init, and training stalls at chance.
+        count_include_pad: ``avg_pool_3x3``'s border averages. True (default): PyTorch's default, as in
+            the authors' code, counts the zero padding; False: NAS-Bench-201's, valid pixels only.
+        channels_last: keep activations in channels-last memory (the same values; faster on CPU).
 
     Neuron state and cell feedback are reset at the start and at the end of every forward call, so
     nothing leaks between calls and a network can be deep-copied after a forward pass.
@@ -121,6 +134,8 @@ class SpikingNB201Network(nn.Module):
         final_pool: int = 2,
         multi_step: Optional[bool] = None,
         hidden_init_std: Optional[float] = None,
+        count_include_pad: bool = True,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         spec = parse_arch(spec)
@@ -137,13 +152,13 @@ class SpikingNB201Network(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if hidden_init_std is not None and not (isinstance(hidden_init_std, (int, float)) and 0 < hidden_init_std < math.inf):
             raise ValueError(f"hidden_init_std must be a positive finite float or None, got {hidden_init_std!r}")
+        for name, value in (("count_include_pad", count_include_pad), ("channels_last", channels_last)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
         if multi_step is None:
-            multi_step = not spec.has_backward
-        if multi_step and spec.has_backward:
-            raise ValueError(
-                f"multi_step=True needs a forward-only cell; {spec.to_str()} has backward edges, "
-                "which run step by step"
-            )
+            multi_step = True
+        if not isinstance(multi_step, bool):
+            raise TypeError(f"multi_step must be None, True or False, got {multi_step!r}")
         stem_size = math.ceil(image_size / stem_stride)
         feature_size = stem_size // 2 // final_pool
         if feature_size < 1:
@@ -157,15 +172,18 @@ class SpikingNB201Network(nn.Module):
         self.image_size = image_size
         self.timesteps = timesteps
         self.vote = vote
-        self.multi_step = bool(multi_step)
+        self.multi_step = multi_step
+        self.count_include_pad = count_include_pad
+        self.channels_last = channels_last
         mode = "m" if multi_step else "s"
+        cell_mode = "m" if multi_step and not spec.has_backward else "s"
         c2 = 2 * channels
 
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, channels, 3, stride=stem_stride, padding=1, bias=False),
             nn.BatchNorm2d(channels),
         )
-        self.cell1 = SpikingCell(spec, channels, neuron, mode)
+        self.cell1 = SpikingCell(spec, channels, neuron, cell_mode, count_include_pad)
         self.reduction = nn.Sequential(
             TimeBatchNorm2d(channels, mode),
             make_neuron(neuron, mode),
@@ -173,21 +191,24 @@ class SpikingNB201Network(nn.Module):
             TimeBatchNorm2d(c2, mode),
             Stateless(nn.AvgPool2d(2), mode),
         )
-        self.cell2 = SpikingCell(spec, c2, neuron, mode)
+        self.cell2 = SpikingCell(spec, c2, neuron, cell_mode, count_include_pad)
         self.head = nn.Sequential(
             TimeBatchNorm2d(c2, mode),
             make_neuron(neuron, mode),
-            Stateless(nn.Sequential(nn.AvgPool2d(final_pool), nn.Flatten(), nn.Dropout(dropout)), mode),
+            Stateless(nn.Sequential(nn.AvgPool2d(final_pool), nn.Flatten()), mode),
+            layer.Dropout(dropout, step_mode=mode) if dropout > 0 else nn.Identity(),
             Stateless(nn.Linear(c2 * feature_size * feature_size, hidden, bias=False), mode),
             make_neuron(neuron, mode),
             Stateless(nn.Linear(hidden, num_classes * vote), mode),
         )
         self._init_weights(hidden_init_std)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @property
     def hidden_linear(self) -> nn.Linear:
         """The Linear layer that feeds the hidden classifier neurons."""
-        return self.head[3].module
+        return self.head[4].module
 
     def _init_weights(self, hidden_init_std: Optional[float]) -> None:
         # authors' code: conv kaiming-uniform (a=2), linear normal(0, 0.01)
@@ -218,16 +239,17 @@ class SpikingNB201Network(nn.Module):
         """
         self._check_input(x)
         functional.reset_net(self)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
         if x.dim() == 4:
-            stem = self.stem(x)
-            steps = self.timesteps
-            frames = None
+            stem, steps, frames = self.stem(x), self.timesteps, None
         else:
-            steps = x.shape[0]
+            stem, steps = None, x.shape[0]
             frames = functional.seq_to_ann_forward(x, self.stem)
         if self.multi_step:
-            seq = frames if frames is not None else stem.unsqueeze(0).expand(steps, *stem.shape)
-            logits = self._vote(self._body(seq)).mean(0)  # body: [T, B, classes*vote]
+            if frames is None:
+                frames = self._repeat_frames(stem, steps)
+            logits = self._vote(self._body_multi_step(frames)).mean(0)  # [T, B, classes*vote] -> [B, classes]
         else:
             total = 0.0
             for t in range(steps):
@@ -237,6 +259,26 @@ class SpikingNB201Network(nn.Module):
         # alive and make copy.deepcopy(net) fail until the next call.
         functional.reset_net(self)
         return logits
+
+    def _repeat_frames(self, stem: torch.Tensor, steps: int) -> torch.Tensor:
+        """Direct coding: the stem output ``[B, C, H, W]`` as ``[T, B, C, H, W]``, densely stored.
+
+        A dense copy keeps the frames' memory layout (an ``expand`` view would not survive the next op).
+        """
+        frames = torch.empty((steps * stem.shape[0], *stem.shape[1:]), dtype=stem.dtype, device=stem.device,
+                             memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        frames = frames.unflatten(0, (steps, stem.shape[0]))
+        frames.copy_(stem.unsqueeze(0).expand_as(frames))
+        return frames
+
+    def _cell_multi_step(self, cell: "SpikingCell", frames: torch.Tensor) -> torch.Tensor:
+        if cell.step_mode == "m":
+            return cell(frames)
+        return stack_frames([cell(frame) for frame in frames.unbind(0)])  # recurrent: step by step
+
+    def _body_multi_step(self, frames: torch.Tensor) -> torch.Tensor:
+        hidden = self.reduction(self._cell_multi_step(self.cell1, frames))
+        return self.head(self._cell_multi_step(self.cell2, hidden))
 
     def _body(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.cell2(self.reduction(self.cell1(x))))
@@ -252,4 +294,5 @@ class SpikingNB201Network(nn.Module):
         return [(name, m) for name, m in self.named_modules() if isinstance(m, BaseNode)]
 
     def extra_repr(self) -> str:
-        return f"spec={self.spec.to_str()}, timesteps={self.timesteps}, multi_step={self.multi_step}"
+        return (f"spec={self.spec.to_str()}, timesteps={self.timesteps}, multi_step={self.multi_step}, "
+                f"count_include_pad={self.count_include_pad}, channels_last={self.channels_last}")
