@@ -23,7 +23,9 @@ Scoped workarounds, used by the runners:
 * :func:`merged_config_file`: NASLib's ``get_config_from_args`` first casts every ``opts`` value
   with ``type(old)(value)``, which fails for keys whose value is ``None``, for keys three levels
   deep and for ``bool`` (``bool("False")`` is True, though the yacs merge that follows repairs that).
-  The opts are merged with yacs' own typed ``merge_from_list`` beforehand instead.
+  The opts are merged with yacs' own typed ``merge_from_list`` beforehand instead. The same step
+  fills default keys the file lacks (NASLib's optimizers read ``config.search.<key>`` with no
+  fallback, so a config written for one optimizer fails with another as ``AttributeError``).
 
 Not fixable at runtime (they break ``import naslib.optimizers`` or the install), so the README lists
 them as local fixes: ``collections.Iterable`` (removed in Python 3.10) in the GP-WL predictor, and
@@ -43,8 +45,8 @@ import os
 import sys
 import tempfile
 import types
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Optional
 
 __all__ = [
     "INSTALL_HINT",
@@ -218,17 +220,21 @@ def use_data_loaders(loader_fn: Callable[..., Any]) -> Iterator[None]:
 
 # ---- config loading ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def merged_config_file(args: Any, open_sections: Sequence[str] = ()) -> Iterator[Any]:
+def merged_config_file(args: Any, open_sections: Sequence[str] = (),
+                       defaults: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Iterator[Any]:
     """``args`` with its ``opts`` merged into a temporary copy of its config file by yacs' ``merge_from_list``.
 
     Yields the namespace to give ``naslib.utils.get_config_from_args`` (``config_file`` = the
-    temporary file, ``opts`` = []); the file is removed afterwards. Keys must exist in the file (at
-    any depth), except directly under a section of ``open_sections``, which an override may add to
-    (the caller checks those keys); values are parsed as Python literals and must keep the key's
-    type (``None`` may be replaced by anything).
+    temporary file, ``opts`` = []); the file is removed afterwards. ``defaults`` (section -> key ->
+    value) first fill the keys the file lacks, so the file's own values win and ``opts`` may set any
+    of them. Keys must exist in the file or in ``defaults`` (at any depth), except directly under a
+    section of ``open_sections``, which an override may add to (the caller checks those keys);
+    values are parsed as Python literals and must keep the key's type (``None`` may be replaced by
+    anything).
 
     Raises:
-        ValueError: ``opts`` with an odd number of items, an unknown key or a value of the wrong type.
+        ValueError: ``opts`` with an odd number of items, an unknown key or a value of the wrong type,
+            or a section of ``defaults`` that the file holds as something other than a mapping.
         FileNotFoundError: the config file does not exist.
     """
     from fvcore.common.config import CfgNode  # noqa: PLC0415  (a NASLib dependency)
@@ -243,6 +249,14 @@ def merged_config_file(args: Any, open_sections: Sequence[str] = ()) -> Iterator
     with open(args.config_file, encoding="utf-8") as handle:
         config = CfgNode.load_cfg(handle)
     config.set_new_allowed(True)
+    for name, values in (defaults or {}).items():
+        if config.get(name) is None:
+            config[name] = CfgNode()
+        if not isinstance(config[name], CfgNode):
+            raise ValueError(f"{args.config_file}: section {name!r} must be a mapping, got {config[name]!r}")
+        for key, value in values.items():
+            if key not in config[name]:
+                config[name][key] = value
     for key in opts[0::2]:
         parts = str(key).split(".")
         if len(parts) == 2 and parts[0] in open_sections:

@@ -25,6 +25,10 @@ Config sections of ours (every key optional; ``null`` means "the default")::
       evaluate: null          # nas runner: who answers Trainer.evaluate (null: the search oracle;
                               #   tabular | on_the_fly | none)
     train: {}                 # TrainConfig fields for on-the-fly training (epochs, lr, subset, seed, ...)
+
+NASLib's own sections: the nas runner fills every key of :data:`NAS_DEFAULTS` that a config leaves
+out (``search``: the keys of all five discrete optimizers; ``evaluation``), so any config runs with
+any optimizer (``optimizer re``) and an override may set any of those keys (``search.sample_size 5``).
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Optional
 
 from naslib_snn import compat
 
 __all__ = [
+    "NAS_DEFAULTS",
     "NETWORK_KEYS",
+    "SEARCH_DEFAULTS",
     "SPACE_KEYS",
     "build_oracle_api",
     "build_search_space",
@@ -60,6 +67,39 @@ SPACE_KEYS = ("backward", "require_path", "sampler", "multi_step", "instantiate_
 OPEN_SECTIONS = ("spiking", "oracle", "train")
 ORACLE_KEYS = ("kind", "benchmark", "proxy", "batch_size", "num_batches", "cache_dir", "evaluate", "progress")
 
+#: NASLib's ``search`` keys that its discrete optimizers (rs, re, ls, bananas, npenas) and ``Trainer`` read
+#: without a fallback, with NASLib's values (``naslib/defaults/nb201_defaults.yaml`` and
+#: ``naslib/runners/nas/discrete_config.yaml``) unless noted. The one place these defaults live: a
+#: config's own values win over them.
+SEARCH_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "epochs": 100,                  # all: cells queried, one per epoch (discrete_config.yaml)
+    "checkpoint_freq": 1000,        # Trainer: save the search state every N epochs (discrete_config.yaml)
+    "fidelity": -1,                 # rs: the epoch queried, -1 = final (discrete_config.yaml has NB101's 108)
+    "sample_size": 10,              # re: tournament size
+    "population_size": 30,          # re
+    "num_init": 10,                 # ls, bananas, npenas: random cells before the first step
+    "k": 10,                        # bananas, npenas: cells chosen per predictor fit
+    "num_ensemble": 3,              # bananas, npenas
+    # bananas, npenas: discrete_config.yaml's var_sparse_gp fits slowly; mlp is one of the predictors
+    # that read the adjacency encoding (NASLib's "bananas" predictor needs the path encoding)
+    "predictor_type": "mlp",
+    "acq_fn_type": "its",           # bananas
+    "acq_fn_optimization": "mutation",  # bananas
+    "encoding_type": "adjacency_one_hot",  # bananas, npenas (nb201_defaults.yaml: path; cycles have no paths)
+    "num_arches_to_mutate": 2,      # bananas, npenas
+    "max_mutations": 1,             # bananas, npenas
+    "num_candidates": 100,          # bananas, npenas
+})
+#: NASLib's config loader writes into ``evaluation``, so it must exist; ``Trainer`` reads ``checkpoint_freq``.
+EVALUATION_DEFAULTS: Mapping[str, Any] = MappingProxyType({"checkpoint_freq": 30})  # discrete_config.yaml
+#: section -> defaults that the nas runner fills under a config's own values
+NAS_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "search": SEARCH_DEFAULTS,
+    "evaluation": EVALUATION_DEFAULTS,
+})
+#: config type -> its defaults (the zc runner's config has no optimizer, so nothing is filled there)
+CONFIG_DEFAULTS: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType({"nas": NAS_DEFAULTS})
+
 
 def load_config(argv: Optional[Sequence[str]], config_type: str) -> Any:
     """NASLib's config (a CfgNode) from ``--config-file FILE [KEY VALUE ...]`` and NASLib's other flags.
@@ -73,7 +113,8 @@ def load_config(argv: Optional[Sequence[str]], config_type: str) -> Any:
     from naslib import utils  # noqa: PLC0415
 
     args = utils.parse_args(parser=utils.default_argument_parser(), args=list(argv or []))
-    with compat.merged_config_file(args, open_sections=OPEN_SECTIONS) as merged:
+    defaults = CONFIG_DEFAULTS.get(config_type, {})
+    with compat.merged_config_file(args, open_sections=OPEN_SECTIONS, defaults=defaults) as merged:
         config = utils.get_config_from_args(merged, config_type=config_type)
     if config.get("search_space") != SEARCH_SPACE:
         raise ValueError(f"search_space must be {SEARCH_SPACE!r} for naslib_snn's runners, got "
@@ -160,8 +201,11 @@ def default_cache_dir(config: Any) -> Path:
     return Path(config.out_dir) / "oracle_cache" / config.search_space / config.dataset
 
 
-def build_oracle_api(config: Any, kind: str, space: Any, train_config: Any) -> dict[str, Any]:
+def build_oracle_api(config: Any, kind: str, space: Any, train_config: Any, *,
+                     announce: Optional[Any] = None) -> dict[str, Any]:
     """A ``dataset_api`` with an oracle of ``kind`` built from the ``oracle`` section.
+
+    ``announce`` goes to an on-the-fly oracle, which calls it before it trains a cell.
 
     Raises:
         ValueError: an unknown kind, or a tabular oracle without ``oracle.benchmark``.
@@ -182,7 +226,8 @@ def build_oracle_api(config: Any, kind: str, space: Any, train_config: Any) -> d
         )
     if kind == "on_the_fly":
         cache_dir = options.get("cache_dir") or default_cache_dir(config)
-        oracle = OnTheFlyOracle(train_config, cache_dir, progress=bool(options.get("progress", False)))
+        oracle = OnTheFlyOracle(train_config, cache_dir, progress=bool(options.get("progress", False)),
+                                announce=announce)
         return {"oracle": oracle, "search_space": SEARCH_SPACE, "dataset": config.dataset, "benchmark": None}
     raise ValueError(f"unknown oracle kind {kind!r}; expected one of {', '.join(sorted(ORACLES))}")
 

@@ -11,6 +11,15 @@ Flow: ``optimizer.adapt_search_space(space, dataset_api=search oracle)``, ``Trai
 then ``Trainer.evaluate(best_arch=..., dataset_api=evaluation oracle)``, which queries the final
 architecture's test accuracy (the paper trains the cell SAHD found: ``oracle.evaluate: on_the_fly``).
 
+Training announces itself: when an on-the-fly oracle is in the config, the log says at the start
+what it will train and roughly how long that takes (timed on the authors' CIFAR-100 cell), and again
+before each cell is trained (timed on that cell), with the setting that skips it
+(``oracle.evaluate none``, or ``oracle.kind training_free`` for the search).
+
+Every ``search`` key of NASLib's discrete optimizers has a default (:data:`_common.SEARCH_DEFAULTS`),
+so ``optimizer X`` works with any config. Bad input (the config, an override, missing data files)
+ends with a ``naslib_snn.runners.nas: error: ...`` message on stderr and exit status 2.
+
 Files under NASLib's ``config.save`` (``<out_dir>/spiking_nb201/<dataset>/<optimizer>/<seed>``):
 NASLib's ``errors.json`` (the search trajectory), ``log.log`` and ``search/`` checkpoints, and our
 ``summary.json`` (written atomically): the best cell, its objective, the evaluation, the oracles.
@@ -23,7 +32,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 from naslib_snn import compat
@@ -40,6 +49,9 @@ OPTIMIZERS: dict[str, tuple[str, str]] = {
     "npenas": ("naslib.optimizers.discrete.npenas.optimizer", "Npenas"),
 }
 SUMMARY_FILE = "summary.json"
+#: how to skip the training that the announcements name
+SKIP_EVALUATION = "`oracle.evaluate none` skips training the best cell"
+SKIP_SEARCH_TRAINING = "`oracle.kind training_free` searches without training"
 
 
 def optimizer_class(name: str) -> type:
@@ -75,18 +87,23 @@ def run(config: Any) -> dict[str, Any]:
     train_config = _common.resolve_train_config(config, _common.benchmark_recipe(config) if kind == "tabular" else None)
     _common.record_resolved(config, train_config)
     space = _common.build_search_space(config, train_config)
-    search_api = _common.build_oracle_api(config, kind, space, train_config)
+    evaluate_kind = options.get("evaluate", kind)
+    hints = {kind: SKIP_SEARCH_TRAINING, evaluate_kind: SKIP_EVALUATION} if evaluate_kind != kind else {
+        kind: f"{SKIP_SEARCH_TRAINING}; {SKIP_EVALUATION}"}
+    search_api = _common.build_oracle_api(config, kind, space, train_config,
+                                          announce=_announcer(logger, hints[kind]))
     candidates = resolve_oracle(search_api).candidates()
     if candidates is not None:  # Bananas / Npenas with search.load_labeled draw from these
         space.labeled_archs = [spec.op_indices for spec in candidates if spec in space.space]
-    evaluate_kind = options.get("evaluate", kind)
     eval_api = None
     if evaluate_kind == kind:
         eval_api = search_api
     elif evaluate_kind != "none":
-        eval_api = _common.build_oracle_api(config, evaluate_kind, space, train_config)
+        eval_api = _common.build_oracle_api(config, evaluate_kind, space, train_config,
+                                            announce=_announcer(logger, hints[evaluate_kind]))
     logger.info("naslib_snn: %s on %s, oracle %s, evaluation %s, NASLib workarounds %s", config.optimizer,
                 config.dataset, resolve_oracle(search_api), evaluate_kind, applied or "none needed")
+    announce_training_plan(logger, kind, evaluate_kind, int(config.search.epochs), train_config)
 
     with compat.use_data_loaders(naslib_loaders):
         optimizer = cls(config)
@@ -132,12 +149,44 @@ def run(config: Any) -> dict[str, Any]:
     return summary
 
 
+def _announcer(logger: Any, hint: str) -> Callable[[str], None]:
+    """What an on-the-fly oracle calls before it trains a cell: a log line that ends with how to skip it."""
+
+    def announce(line: str) -> None:
+        logger.info("naslib_snn: %s (%s)", line, hint)
+
+    return announce
+
+
+def announce_training_plan(logger: Any, kind: str, evaluate_kind: str, epochs: int, train_config: Any) -> Optional[str]:
+    """Log, before the search starts, what the on-the-fly oracle will train and roughly how long it takes.
+
+    Returns the line logged, or None when no on-the-fly oracle is configured (nothing is trained).
+    The estimate times :data:`naslib_snn.AUTHORS_CIFAR100` (:func:`naslib_snn.oracles.estimate_training`).
+    """
+    if "on_the_fly" not in (kind, evaluate_kind):
+        return None
+    from naslib_snn import AUTHORS_CIFAR100  # noqa: PLC0415
+    from naslib_snn.oracles import estimate_training  # noqa: PLC0415
+
+    work = estimate_training(AUTHORS_CIFAR100, train_config).describe()
+    if kind == "on_the_fly":
+        line = (f"naslib_snn: the on-the-fly oracle trains every cell the search queries (search.epochs {epochs}, "
+                f"cached cells cost nothing), each {work} on {train_config.dataset} for a cell like the authors' "
+                f"CIFAR-100 cell ({SKIP_SEARCH_TRAINING})")
+    else:
+        line = (f"naslib_snn: after the search, the on-the-fly oracle trains the best cell (unless it is cached): "
+                f"{work} on {train_config.dataset} for a cell like the authors' CIFAR-100 cell ({SKIP_EVALUATION})")
+    logger.info(line)
+    return line
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point; returns the exit status (2 for a bad config)."""
+    """Command line entry point; returns the exit status (2 for bad input: config, overrides, files)."""
     try:
         config = _common.load_config(sys.argv[1:] if argv is None else argv, config_type="nas")
         summary = run(config)
-    except (ValueError, FileNotFoundError, ImportError) as err:
+    except (ValueError, OSError, ImportError) as err:
         print(f"naslib_snn.runners.nas: error: {err}", file=sys.stderr)
         return 2
     print(f"best {summary['best']['arch']} (objective {summary['best']['objective']}); "

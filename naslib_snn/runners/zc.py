@@ -15,6 +15,11 @@ With ``zc_api: PATH`` (a zero-cost table of ``naslib-snn benchmark zc``) NASLib 
 there instead of computing them (its ``use_zc_api`` mode); cells whose score is missing from the
 table are computed.
 
+Output: per predictor, its correlations on stdout, or ``<name> failed: <error>`` on stderr when it does
+not apply to spiking networks (the others go on). Bad input (the config, an override, the dataset's
+files) stops the run before any predictor, with a ``naslib_snn.runners.zc: error: ...`` message on
+stderr and exit status 2; exit status 1 means that every predictor failed.
+
 Files: NASLib's ``scores.json`` in ``<out_dir>/<config_type>/spiking_nb201/<dataset>/<predictor>/<seed>``
 per predictor, and our ``summary.json`` (atomic) in ``<out_dir>/<config_type>/spiking_nb201/<dataset>``:
 for each predictor NASLib's kendalltau / spearman / pearson (NASLib's pearson is ``|r|``; we add the
@@ -63,6 +68,7 @@ def run(config: Any) -> dict[str, Any]:
 
     Raises:
         ValueError: a bad config (no benchmark, test_size larger than the benchmark without replacement, ...).
+        FileNotFoundError: the dataset's files are missing (raised before any predictor runs).
         ImportError: NASLib is missing.
     """
     from naslib import utils  # noqa: PLC0415
@@ -99,6 +105,8 @@ def run(config: Any) -> dict[str, Any]:
         if config.dataset not in zc:
             raise ValueError(f"zero-cost table {config.zc_api} has no dataset {config.dataset!r}")
         table = zc[config.dataset]
+    # Read the dataset once now: missing files are bad input for the whole run, not a failure of each predictor.
+    naslib_loaders(config)
     base = os.path.join(config.out_dir, config.config_type, config.search_space, config.dataset)
     logger = None
     results: dict[str, Any] = {}
@@ -162,16 +170,19 @@ def run(config: Any) -> dict[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point; returns the exit status (2 for a bad config, 1 if every predictor failed)."""
+    """Command line entry point; returns the exit status (2 for bad input, 1 if every predictor failed).
+
+    Errors, and the predictors that failed, go to stderr; the correlations go to stdout.
+    """
     try:
         config = _common.load_config(sys.argv[1:] if argv is None else argv, config_type="zc")
         summary = run(config)
-    except (ValueError, FileNotFoundError, ImportError) as err:
+    except (ValueError, OSError, ImportError) as err:
         print(f"naslib_snn.runners.zc: error: {err}", file=sys.stderr)
         return 2
     for name, result in summary["predictors"].items():
         if "error" in result:
-            print(f"{name:15s} failed: {result['error']}")
+            print(f"{name:15s} failed: {result['error']}", file=sys.stderr)
         else:
             print(f"{name:15s} kendalltau {result['kendalltau']}  spearman {result['spearman']}  "
                   f"pearson {result['pearson_signed']}  (n={result['n']})")
