@@ -154,6 +154,8 @@ class TrainConfig:
     subset: Optional[int] = None  # training images, class-balanced; None = the whole split
     val_subset: Optional[int] = None  # validation images; None = all, 0 = skip validation
     test_subset: Optional[int] = None  # test images; None = all
+    test_every_epoch: bool = True  # ours; False: the test set is evaluated once, after the last epoch
+    count_include_pad: bool = True  # authors' code (PyTorch's default) for avg_pool_3x3; False: NAS-Bench-201's
     subset_seed: int = 0  # which subset images are used; separate from seed so seeds share a subset
     seed: int = 0  # model init, shuffling, augmentation and dropout
     num_workers: int = 0  # DataLoader workers; the batches are the same for any number
@@ -193,7 +195,7 @@ class TrainConfig:
             object.__setattr__(self, "hidden_init_std", _finite_float("hidden_init_std", self.hidden_init_std, 0.0,
                                                                       math.inf, low_open=True, high_open=True))
         object.__setattr__(self, "dropout", _finite_float("dropout", self.dropout, 0.0, 1.0, high_open=True))
-        for name in ("nesterov", "augment"):
+        for name in ("nesterov", "augment", "test_every_epoch", "count_include_pad"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
@@ -245,7 +247,7 @@ class TrainConfig:
             num_classes=info.num_classes, in_channels=info.in_channels, channels=self.channels,
             timesteps=self.timesteps, image_size=self.image_size, neuron=self.neuron, vote=self.vote,
             hidden=self.hidden, dropout=self.dropout, stem_stride=self.stem_stride, final_pool=self.final_pool,
-            hidden_init_std=self.hidden_init_std,
+            hidden_init_std=self.hidden_init_std, count_include_pad=self.count_include_pad,
         )
 
 
@@ -525,7 +527,7 @@ def _train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, loader: Itera
     return {"loss": loss_sum / seen, "top1": 100.0 * correct1 / seen, "top5": 100.0 * correct5 / seen}
 
 
-def _check_finite_after_epoch(net: nn.Module, val: Optional[Mapping[str, float]], test: Mapping[str, float],
+def _check_finite_after_epoch(net: nn.Module, val: Optional[Mapping[str, float]], test: Optional[Mapping[str, float]],
                               number: int) -> None:
     """Raise NonFiniteLossError if an evaluation loss or a parameter is NaN/inf after epoch ``number``."""
     for split, metrics in (("validation", val), ("test", test)):
@@ -634,7 +636,8 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
         eval_started = time.perf_counter()
         val = evaluate(net, val_loader, device) if val_loader is not None else None
         monitor = FiringRateMonitor(layers)
-        test = evaluate(net, test_loader, device, monitor=monitor)
+        test = (evaluate(net, test_loader, device, monitor=monitor)
+                if config.test_every_epoch or number == config.epochs else None)
         _check_finite_after_epoch(net, val, test, number)
         eval_seconds = time.perf_counter() - eval_started
         record = {
@@ -646,11 +649,11 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
             "val_loss": val["loss"] if val else None,
             "val_top1": val["top1"] if val else None,
             "val_top5": val["top5"] if val else None,
-            "test_loss": test["loss"],
-            "test_top1": test["top1"],
-            "test_top5": test["top5"],
-            "firing_rate": monitor.rates(),
-            "mean_firing_rate": monitor.mean_rate(),
+            "test_loss": test["loss"] if test else None,
+            "test_top1": test["top1"] if test else None,
+            "test_top5": test["top5"] if test else None,
+            "firing_rate": monitor.rates() if test else None,
+            "mean_firing_rate": monitor.mean_rate() if test else None,
             "steps": len(train_loader),
             "train_seconds": train_seconds,
             "eval_seconds": eval_seconds,
@@ -675,10 +678,11 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
             )
         if progress:
             val_text = f" val {record['val_top1']:.2f}%" if val else ""
+            test_text = (f" test {record['test_top1']:.2f}% firing {record['mean_firing_rate']:.4f}" if test
+                         else "")
             tqdm.write(
                 f"epoch {number}/{config.epochs}: lr {lr:.4g} train loss {record['train_loss']:.4f} "
-                f"acc {record['train_top1']:.2f}%{val_text} test {record['test_top1']:.2f}% "
-                f"firing {record['mean_firing_rate']:.4f} ({record['epoch_seconds']:.1f} s)",
+                f"acc {record['train_top1']:.2f}%{val_text}{test_text} ({record['epoch_seconds']:.1f} s)",
                 file=sys.stderr,
             )
 
@@ -727,6 +731,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neuron", help=f"spiking neuron: {', '.join(NEURONS)} (default lif)")
     parser.add_argument("--train-split", help="train (validate on val) or trainval (no validation)")
     parser.add_argument("--no-augment", action="store_true", help="no random crop / flip")
+    parser.add_argument("--test-once", action="store_true",
+                        help="evaluate the test set only after the last epoch (default: after every epoch)")
+    parser.add_argument("--nb201-pooling", action="store_true",
+                        help="avg_pool_3x3 averages valid pixels only, as NAS-Bench-201 (default: counts the padding, "
+                             "as the authors' code)")
     parser.add_argument("--device", help="torch device, e.g. cpu or cuda:0 (default cpu)")
 
 
@@ -740,6 +749,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides = {name: getattr(args, name) for name in _CLI_FIELDS if getattr(args, name, None) is not None}
     if getattr(args, "no_augment", False):
         overrides["augment"] = False
+    if getattr(args, "test_once", False):
+        overrides["test_every_epoch"] = False
+    if getattr(args, "nb201_pooling", False):
+        overrides["count_include_pad"] = False
     return TrainConfig.for_dataset(args.dataset, **overrides)
 
 

@@ -115,6 +115,8 @@ def test_cosine_schedule_ends_at_one_percent_of_lr():
         (dict(nesterov=True, momentum=0.0), ValueError, "nesterov needs momentum"),
         (dict(hidden_init_std=0.0), ValueError, "hidden_init_std"),
         (dict(learning_rate=0.1), TypeError, "unknown TrainConfig field"),
+        (dict(test_every_epoch=0), TypeError, "test_every_epoch must be a bool, got 0"),
+        (dict(count_include_pad="yes"), TypeError, "count_include_pad must be a bool"),
     ],
 )
 def test_bad_config_values_raise_clear_errors(overrides, error, message):
@@ -190,6 +192,19 @@ def test_authors_init_leaves_only_the_last_weight_without_gradient():
 
 
 # --------------------------------------------------------------------------- training runs
+
+
+def test_test_once_evaluates_the_test_set_after_the_last_epoch_only(tmp_path):
+    config = TrainConfig.for_dataset("digits", epochs=2, test_every_epoch=False, count_include_pad=False, **TINY)
+    assert build_network(AUTHORS_CIFAR100, config).count_include_pad is False
+    result = train(AUTHORS_CIFAR100, config, out_dir=None, progress=False)
+    first, last = result["history"]
+    assert first["test_top1"] is None and first["firing_rate"] is None and first["val_top1"] is not None
+    assert last["test_top1"] is not None and result["final"]["test_accuracy"] == last["test_top1"]
+    # the same run with the test set evaluated every epoch ends with the same test figure
+    every = train(AUTHORS_CIFAR100, TrainConfig.for_dataset("digits", epochs=2, count_include_pad=False, **TINY),
+                  out_dir=None, progress=False)
+    assert every["final"]["test_accuracy"] == last["test_top1"]
 
 
 def test_short_digits_run_beats_chance_and_writes_metrics(tmp_path):
