@@ -177,3 +177,20 @@ def test_query_without_dataset_api_raises_what_naslib_code_catches():
         space.query(Metric.VAL_ACCURACY, "synthetic")
     with pytest.raises(ValueError, match="needs a dataset_api"):
         space.query(Metric.VAL_ACCURACY, "synthetic", dataset_api=None)
+
+
+def test_the_space_takes_every_network_setting_of_the_training_recipe(tmp_path):
+    """The runners build the space from TrainConfig.network_kwargs(): a setting added there must reach the space."""
+    from naslib_snn.train import TrainConfig
+
+    network = TrainConfig.for_dataset("synthetic").network_kwargs()
+    settings = SpikingNasBench201SearchSpace().settings()
+    assert set(network) - {"num_classes", "in_channels"} <= set(settings)
+    config = _common.load_config(_argv("sahd_rs.yaml", tmp_path, *TINY_OPTS, "spiking.count_include_pad", "False"),
+                                 config_type="nas")
+    space = _common.build_search_space(config, _common.resolve_train_config(config))
+    assert space.network_kwargs["count_include_pad"] is False
+    space.set_spec((4, 4, 4, 4, 4, 4))
+    space.parse()
+    pools = [m for m in space.network.modules() if type(m).__name__ == "AvgPool2d" and m.kernel_size == 3]
+    assert pools and not any(pool.count_include_pad for pool in pools)

@@ -14,7 +14,7 @@ Config sections of ours (every key optional; ``null`` means "the default")::
       timesteps: null
       hidden: null
       vote: null
-      ...                     # neuron, dropout, stem_stride, final_pool
+      ...                     # neuron, dropout, stem_stride, final_pool, count_include_pad
     oracle:
       kind: training_free     # tabular | training_free | on_the_fly
       benchmark: null         # tabular: a shipped benchmark name or a table path
@@ -60,7 +60,7 @@ __all__ = [
 SEARCH_SPACE = "spiking_nb201"
 #: TrainConfig fields that shape the network; they belong to the `spiking` section
 NETWORK_KEYS = ("image_size", "channels", "timesteps", "hidden", "vote", "neuron", "dropout", "stem_stride",
-                "final_pool", "hidden_init_std")
+                "final_pool", "hidden_init_std", "count_include_pad")
 #: `spiking` keys of the search space itself
 SPACE_KEYS = ("backward", "require_path", "sampler", "multi_step", "instantiate_model", "data_dir", "loader_batches")
 #: our sections: an override may add any of their (checked) keys, e.g. `spiking.channels 8`

@@ -93,8 +93,8 @@ class SpikingNasBench201SearchSpace(Graph):
     Args:
         n_classes, in_channels: the dataset's classes and image channels (NASLib's NB201 names).
         channels, timesteps, image_size, neuron, vote, hidden, dropout, stem_stride, final_pool,
-            multi_step, hidden_init_std: the network built by :meth:`parse` (``multi_step=None``: SpikingJelly's
-            multi-step mode for forward-only cells).
+            multi_step, hidden_init_std, count_include_pad: the network built by :meth:`parse`
+            (``multi_step=None``: SpikingJelly's multi-step mode for forward-only cells).
         backward: cells with backward edges belong to the space (9 choices per pair) or not (5,
             NAS-Bench-201's space).
         require_path: sampling, mutation and neighbourhoods skip cells whose output ignores the
@@ -129,6 +129,7 @@ class SpikingNasBench201SearchSpace(Graph):
         final_pool: int = 2,
         multi_step: Optional[bool] = None,
         hidden_init_std: Optional[float] = None,
+        count_include_pad: bool = True,
         backward: bool = True,
         require_path: bool = True,
         sampler: str = "uniform",
@@ -152,6 +153,7 @@ class SpikingNasBench201SearchSpace(Graph):
             channels=int(channels), timesteps=int(timesteps), image_size=int(image_size), neuron=neuron,
             vote=int(vote), hidden=int(hidden), dropout=float(dropout), stem_stride=int(stem_stride),
             final_pool=int(final_pool), multi_step=multi_step, hidden_init_std=hidden_init_std,
+            count_include_pad=bool(count_include_pad),
         )
         self.space = SpikingNB201Space(backward=bool(backward), require_path=bool(require_path), sampler=sampler)
         self.init_seed = None if init_seed is None else int(init_seed)
