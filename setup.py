@@ -17,6 +17,7 @@ setup(
     install_requires=[
         "torch>=2.0",
         "spikingjelly==2.0.0",
+        "numba>=0.59",  # the LIF kernels (naslib_snn/search_spaces/spiking_nb201/lif_kernels.py)
         "networkx>=2.6",
         "numpy>=1.22",
         "scipy>=1.8",

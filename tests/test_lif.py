@@ -4,8 +4,17 @@ import pytest
 import torch
 from spikingjelly.activation_based import functional, neuron, surrogate
 
-from naslib_snn.search_spaces.spiking_nb201.lif import FastLIFNode, lif_multi_step
+from naslib_snn.search_spaces.spiking_nb201 import lif
+from naslib_snn.search_spaces.spiking_nb201.lif import FastLIFNode, lif_multi_step, set_backend
 from naslib_snn.search_spaces.spiking_nb201.ops import TAU
+
+
+@pytest.fixture(params=lif.BACKENDS, autouse=True)
+def backend(request):
+    """Every test runs with the numba kernels and with the tensor-op path."""
+    previous = set_backend(request.param)
+    yield request.param
+    set_backend(previous)
 
 
 def _reference(step_mode: str) -> neuron.LIFNode:
@@ -19,7 +28,7 @@ def _inputs(seed: int = 0) -> torch.Tensor:
 
 
 def _run(node: neuron.BaseNode, x: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()  # keeps the layout (an expanded input stays expanded)
     functional.reset_net(node)
     if node.step_mode == "m":
         out = node(x)
@@ -31,9 +40,14 @@ def _run(node: neuron.BaseNode, x: torch.Tensor, grad: torch.Tensor) -> tuple[to
     return out.detach(), v, x.grad
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "expanded"])
 @pytest.mark.parametrize("step_mode", ["s", "m"])
-def test_fast_lif_matches_spikingjelly(step_mode):
+def test_fast_lif_matches_spikingjelly(step_mode, layout):
     x, grad = _inputs(0), _inputs(1)
+    if layout == "channels_last":
+        x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, x.shape[:2])
+    elif layout == "expanded":  # direct coding: the same frame at every timestep
+        x = x[0].unsqueeze(0).expand_as(x)
     ref_spikes, ref_v, ref_grad = _run(_reference(step_mode), x, grad)
     spikes, v, x_grad = _run(FastLIFNode(TAU, step_mode=step_mode), x, grad)
     assert 0.05 < ref_spikes.mean() < 0.95  # the test exercises both firing and silent neurons
@@ -67,6 +81,22 @@ def test_gradient_reaches_initial_membrane():
     spikes, v = lif_multi_step(x, v0)
     (spikes.sum() + v.sum()).backward()
     assert v0.grad is not None and torch.isfinite(v0.grad).all() and v0.grad.abs().sum() > 0
+
+
+def test_backends_agree_and_unknown_backend_is_refused():
+    x = _inputs(4).requires_grad_()
+    results = {}
+    for name in lif.BACKENDS:
+        set_backend(name)
+        x.grad = None
+        spikes, v = lif_multi_step(x, torch.zeros_like(x[0]))
+        (spikes * _inputs(5)).sum().backward()
+        results[name] = (spikes.detach(), v.detach(), x.grad.clone())
+    (s0, v0, g0), (s1, v1, g1) = results.values()
+    assert torch.equal(s0, s1) and torch.equal(v0, v1)
+    torch.testing.assert_close(g0, g1, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="unknown LIF backend 'cuda'"):
+        set_backend("cuda")
 
 
 def test_state_resets_and_shape_error():

@@ -22,10 +22,68 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+import numpy as np
 import torch
 from spikingjelly.activation_based import neuron, surrogate
 
-__all__ = ["FastLIFNode", "lif_multi_step"]
+try:  # numba is a dependency; the tensor-op path below stays for other devices and dtypes
+    from . import lif_kernels
+except ImportError:  # pragma: no cover - numba missing or broken
+    lif_kernels = None
+
+__all__ = ["BACKENDS", "FastLIFNode", "lif_multi_step", "set_backend"]
+
+BACKENDS = ("numba", "torch")
+_backend = "numba" if lif_kernels is not None else "torch"
+
+
+def set_backend(name: str) -> str:
+    """Choose how :func:`lif_multi_step` runs on float32 CPU tensors: ``"numba"`` kernels (the default
+    when numba imports) or ``"torch"`` tensor ops. Returns the previous choice. Both give the same spikes.
+
+    Raises:
+        ValueError: an unknown name, or ``"numba"`` without numba.
+    """
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"unknown LIF backend {name!r}; expected one of {BACKENDS}")
+    if name == "numba" and lif_kernels is None:
+        raise ValueError("the numba LIF backend needs numba (pip install numba)")
+    previous, _backend = _backend, name
+    return previous
+
+
+def _use_kernels(x_seq: torch.Tensor) -> bool:
+    return _backend == "numba" and x_seq.device.type == "cpu" and x_seq.dtype == torch.float32
+
+
+def _memory_order(x_seq: torch.Tensor) -> Optional[list[int]]:
+    """The permutation of dims that makes ``x_seq`` contiguous with time first, or None if there is none."""
+    rest = sorted(range(1, x_seq.dim()), key=lambda d: -x_seq.stride(d))
+    order = [0, *rest]
+    return order if x_seq.permute(order).is_contiguous() else None
+
+
+def _flat(tensor: torch.Tensor, order: list[int]) -> np.ndarray:
+    """``[T, N]`` (or ``[N]`` for a frame) numpy view of a tensor laid out as ``order`` says."""
+    if tensor.dim() == len(order):
+        return tensor.detach().permute(order).reshape(tensor.shape[0], -1).numpy()
+    frame_order = [d - 1 for d in order[1:]]
+    return tensor.detach().permute(frame_order).reshape(-1).numpy()
+
+
+def _kernel_forward(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    order = _memory_order(x_seq)
+    if order is None:  # an expanded or sliced input: copy it once
+        x_seq = x_seq.contiguous()
+        order = list(range(x_seq.dim()))
+    spikes, h_seq = torch.empty_like(x_seq), torch.empty_like(x_seq)  # same (dense) layout as x_seq
+    v_out = torch.empty_like(x_seq[0])
+    v_out.copy_(v)
+    lif_kernels.lif_forward(_flat(x_seq, order), _flat(v_out, order), tau, v_threshold,
+                            _flat(spikes, order), _flat(h_seq, order))
+    return spikes, v_out, h_seq
 
 
 def _forward_no_grad(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float,
@@ -45,8 +103,11 @@ def _forward_no_grad(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_thresho
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float, alpha: float):
-        h_seq = torch.empty_like(x_seq)
-        spikes, v = _forward_no_grad(x_seq, v, tau, v_threshold, h_seq)
+        if _use_kernels(x_seq):
+            spikes, v, h_seq = _kernel_forward(x_seq, v, tau, v_threshold)
+        else:
+            h_seq = torch.empty_like(x_seq)
+            spikes, v = _forward_no_grad(x_seq, v, tau, v_threshold, h_seq)
         ctx.save_for_backward(h_seq)
         ctx.tau, ctx.v_threshold, ctx.alpha = tau, v_threshold, alpha
         return spikes, v
@@ -55,6 +116,16 @@ class _LIFMultiStep(torch.autograd.Function):
     def backward(ctx, g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor]):
         (h_seq,) = ctx.saved_tensors
         tau, v_threshold, alpha = ctx.tau, ctx.v_threshold, ctx.alpha
+        if _use_kernels(h_seq):
+            order = _memory_order(h_seq)  # h_seq is dense: created by empty_like or contiguous()
+            g_x, carry = torch.empty_like(h_seq), torch.zeros_like(h_seq[0])
+            if g_v is not None:
+                carry.copy_(g_v)  # a copy: the kernel updates it in place
+            g_s = torch.zeros_like(h_seq) if g_spikes is None else g_spikes
+            g_s = g_s.permute(order).contiguous().permute([order.index(d) for d in range(h_seq.dim())])
+            lif_kernels.lif_backward(_flat(g_s, order), _flat(carry, order), _flat(h_seq, order), tau, v_threshold,
+                                     alpha, _flat(g_x, order))
+            return g_x, carry, None, None, None
         # the ATan surrogate's derivative (alpha / 2) / (1 + z^2), z = pi / 2 * alpha * (h - v_th),
         # folded into one division: g_h = g_s / ((1 + z^2) * 2 / alpha)
         z = (h_seq - v_threshold).mul_(math.pi / 2 * alpha)
@@ -81,14 +152,17 @@ def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, tau: float = 4.0 / 3.0,
         raise ValueError(f"expected x_seq [T, ...] and v with x_seq.shape[1:]; got {list(x_seq.shape)} and {list(v.shape)}")
     if torch.is_grad_enabled() and (x_seq.requires_grad or v.requires_grad):
         return _LIFMultiStep.apply(x_seq, v, tau, v_threshold, alpha)
+    if _use_kernels(x_seq):
+        spikes, v, _ = _kernel_forward(x_seq, v, tau, v_threshold)
+        return spikes, v
     return _forward_no_grad(x_seq, v, tau, v_threshold, None)
 
 
 class FastLIFNode(neuron.LIFNode):
     """SpikingJelly's ``LIFNode`` for the paper's settings, computed by :func:`lif_multi_step`.
 
-    Only the settings of this project are supported (decay_input, hard reset to 0, detach_reset,
-    ATan surrogate); other settings raise ``ValueError`` at construction.
+    Only this project's settings exist here (decay_input, hard reset to 0, detach_reset, ATan
+    surrogate); the constructor takes just tau, v_threshold, the surrogate's alpha and the step mode.
     """
 
     def __init__(self, tau: float, v_threshold: float = 1.0, alpha: float = 2.0, step_mode: str = "s") -> None:
