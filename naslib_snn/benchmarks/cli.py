@@ -1,9 +1,10 @@
-"""``naslib-snn benchmark {build,export,info,zc}``: build, ship, inspect and score the tabular benchmark.
+"""``naslib-snn benchmark {build,export,info,zc,pilot}``: build, ship, inspect and score the tabular benchmark.
 
     naslib-snn benchmark build --out runs/bench --resume          # start, or continue, the build
     naslib-snn benchmark export --out runs/bench                  # -> naslib_snn/benchmarks/data/<name>.json
     naslib-snn benchmark info --benchmark spiking_nb201_fmnist    # summary of a table or a build
     naslib-snn benchmark zc --benchmark spiking_nb201_fmnist --out zc.json
+    naslib-snn benchmark pilot runs/recipe_a runs/recipe_b          # compare recipes' noise ceilings
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     from naslib_snn.benchmarks.builder import NUM_CELLS, NUM_REPEATS, SAMPLE_SEED  # noqa: PLC0415
     from naslib_snn.benchmarks.zc import ZC_BATCH_SIZE, ZC_NUM_BATCHES  # noqa: PLC0415
 
-    sub = parser.add_subparsers(dest="benchmark_command", metavar="{build,export,info,zc}", required=True)
+    sub = parser.add_subparsers(dest="benchmark_command", metavar="{build,export,info,zc,pilot}", required=True)
 
     b = sub.add_parser("build", help="train the benchmark's cells (resumable; appends each finished run)",
                        description="Train every cell of the benchmark with one recipe, appending each finished run to "
@@ -81,16 +82,30 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     z.add_argument("--list", action="store_true", help="list the available proxies and exit")
     z.add_argument("--no-progress", action="store_true")
 
+    from naslib_snn.benchmarks import pilot  # noqa: PLC0415
+
+    p = sub.add_parser("pilot", help="compare recipe builds: noise ceiling, accuracies, CPU cost",
+                       description="One table row per build directory (one recipe each, the same cells trained with "
+                                   "two seeds): noise ceiling Kendall tau with its bootstrap interval, test and train "
+                                   "accuracy, CPU-seconds per run and the cost of a 150-cell build.")
+    pilot.configure_parser(p)
+
 
 def run(args: argparse.Namespace) -> int:
     """Run one subcommand; a bad input or a missing file prints one error line and returns 2."""
-    handler = {"build": _build, "export": _export, "info": _info, "zc": _zc}[args.benchmark_command]
+    handler = {"build": _build, "export": _export, "info": _info, "zc": _zc, "pilot": _pilot}[args.benchmark_command]
     try:
         return handler(args)
     except (FileNotFoundError, FileExistsError, ValueError, KeyError, ImportError, RuntimeError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"naslib-snn benchmark {args.benchmark_command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _pilot(args: argparse.Namespace) -> int:
+    from naslib_snn.benchmarks import pilot  # noqa: PLC0415
+
+    return pilot.run(args)
 
 
 def _build(args: argparse.Namespace) -> int:
