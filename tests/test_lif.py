@@ -107,3 +107,14 @@ def test_state_resets_and_shape_error():
     assert node.v == 0.0
     with pytest.raises(ValueError, match=r"expected x_seq \[T, \.\.\.\]"):
         lif_multi_step(torch.zeros(2, 3), torch.zeros(4))
+
+
+def test_nan_input_propagates_instead_of_raising():
+    """IEEE semantics on both backends: a NaN input gives NaN membranes and gradients, so the trainer's
+    finiteness checks see it (numba's default error model would raise ZeroDivisionError instead)."""
+    x = torch.tensor([[float("nan"), 0.5], [2.0, float("nan")]], requires_grad=True)
+    spikes, v = lif_multi_step(x, torch.zeros(2))
+    spikes.sum().backward()
+    assert spikes.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # NaN never crosses the threshold, and stays in v
+    assert torch.isnan(v).all()
+    assert torch.isnan(x.grad[0, 0]) and torch.isnan(x.grad[1, 1])

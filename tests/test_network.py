@@ -58,12 +58,13 @@ def test_bad_config():
 
 def test_default_step_modes():
     forward, recurrent = make_net(FORWARD), make_net(AUTHORS_CIFAR100)
-    assert forward.multi_step and recurrent.multi_step
+    assert forward.multi_step and not recurrent.multi_step
     assert forward.cell1.step_mode == forward.cell2.step_mode == "m"
-    # a cell with backward edges is recurrent: it runs step by step inside the multi-step network
-    assert recurrent.cell1.step_mode == recurrent.cell2.step_mode == "s"
-    assert recurrent.reduction[1].step_mode == recurrent.head[1].step_mode == "m"
-    assert not make_net(AUTHORS_CIFAR100, multi_step=False).reduction[1].step_mode == "m"
+    assert recurrent.cell1.step_mode == recurrent.reduction[1].step_mode == "s"
+    # multi_step=True on a recurrent cell: the cells step by step inside a multi-step network
+    hybrid = make_net(AUTHORS_CIFAR100, multi_step=True)
+    assert hybrid.cell1.step_mode == hybrid.cell2.step_mode == "s"
+    assert hybrid.reduction[1].step_mode == hybrid.head[1].step_mode == "m"
 
 
 @pytest.mark.parametrize("channels_last", [True, False])
@@ -72,7 +73,7 @@ def test_default_step_modes():
 @pytest.mark.parametrize("spec", [FORWARD, CellSpec((3, 2, 6, 2, 0, 2))], ids=["forward", "backward"])
 @pytest.mark.parametrize("train", [True, False])
 def test_multi_step_equals_step_by_step(train, spec, channels_last):
-    multi = make_net(spec, dropout=0.0, channels_last=channels_last)
+    multi = make_net(spec, dropout=0.0, channels_last=channels_last, multi_step=True)
     wake_classifier(multi)
     single = make_net(spec, dropout=0.0, multi_step=False, channels_last=False)
     single.load_state_dict(multi.state_dict())

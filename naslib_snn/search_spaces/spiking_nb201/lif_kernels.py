@@ -6,7 +6,9 @@ The forward pass computes SpikingJelly's expression in float32, ``h = v + (x - v
 spikes and membranes are bit for bit those of ``LIFNode``. The kernels see ``[T, N]`` arrays in
 memory order, so any dense layout (channels-last included) works without a copy.
 
-Compiled on first use and cached on disk by numba (``cache=True``).
+Compiled on first use and cached on disk by numba (``cache=True``). ``error_model="numpy"``: IEEE
+arithmetic (NaN and inf propagate, as in tensor ops) instead of Python's ZeroDivisionError, so a
+NaN input reaches the trainer's finiteness checks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 __all__ = ["lif_backward", "lif_forward"]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _forward(x, v, tau, v_threshold, spikes, h_out):  # pragma: no cover - compiled
     steps, count = x.shape
     for t in range(steps):
@@ -36,7 +38,7 @@ def _forward(x, v, tau, v_threshold, spikes, h_out):  # pragma: no cover - compi
 
 # fastmath (and no branch) lets LLVM vectorise the loop, 2x faster; gradients need no bit-exactness
 # (they agree with the tensor-op path to ~1e-7), only determinism, which a compiled kernel keeps.
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _backward(g_spikes, carry, h, inv_tau, v_threshold, slope, half_alpha, decay, g_x):  # pragma: no cover
     steps, count = h.shape
     one, zero = np.float32(1.0), np.float32(0.0)
