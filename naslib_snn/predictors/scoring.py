@@ -134,6 +134,17 @@ class _KernelAccumulator:
         return self.kernel / self.calls if variant == "reference" else self.kernel
 
 
+def _rows(spikes: torch.Tensor, lead: int) -> torch.Tensor:
+    """Flatten the dims after the first ``lead`` ones, in memory order.
+
+    The kernels depend on each sample's spike pattern as a set of neuron positions, not on their
+    order, so the neurons may be listed in any fixed order; memory order makes this a view (no copy)
+    for channels-last activations too, where a plain ``reshape`` copies every spike tensor.
+    """
+    features = sorted(range(lead, spikes.dim()), key=lambda d: -spikes.stride(d))
+    return spikes.permute(*range(lead), *features).reshape(*spikes.shape[:lead], -1)
+
+
 def _spikes_as_time_batch_neurons(module: BaseNode, output: object, layer: str) -> torch.Tensor:
     """View a neuron's output as ``[T, B, N_A]`` (T = 1 in single-step mode)."""
     spikes = output[0] if isinstance(output, (tuple, list)) else output
@@ -145,12 +156,12 @@ def _spikes_as_time_batch_neurons(module: BaseNode, output: object, layer: str) 
                 f"neuron {layer!r} is in step_mode 'm', expected output shape [T, B, ...], "
                 f"got {list(spikes.shape)}"
             )
-        return spikes.reshape(spikes.shape[0], spikes.shape[1], -1)
+        return _rows(spikes, 2)
     if spikes.dim() < 2:
         raise ValueError(
             f"neuron {layer!r} is in step_mode 's', expected output shape [B, ...], got {list(spikes.shape)}"
         )
-    return spikes.reshape(1, spikes.shape[0], -1)
+    return _rows(spikes, 1).unsqueeze(0)
 
 
 def _iter_batches(inputs: torch.Tensor | Iterable[object]) -> Iterator[torch.Tensor]:

@@ -80,8 +80,8 @@ def _kernel_forward(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshol
         order = list(range(x_seq.dim()))
     spikes, h_seq = torch.empty_like(x_seq), torch.empty_like(x_seq)  # same (dense) layout as x_seq
     v_out = torch.empty_like(x_seq[0])
-    v_out.copy_(v)
-    lif_kernels.lif_forward(_flat(x_seq, order), _flat(v_out, order), tau, v_threshold,
+    # v is only read: _flat gives a view when its layout matches x's, else a copy in x's order
+    lif_kernels.lif_forward(_flat(x_seq, order), _flat(v, order), _flat(v_out, order), tau, v_threshold,
                             _flat(spikes, order), _flat(h_seq, order))
     return spikes, v_out, h_seq
 

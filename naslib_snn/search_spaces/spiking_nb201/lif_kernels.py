@@ -22,11 +22,12 @@ __all__ = ["lif_backward", "lif_forward"]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _forward(x, v, tau, v_threshold, spikes, h_out):  # pragma: no cover - compiled
+def _forward(x, v_in, v, tau, v_threshold, spikes, h_out):  # pragma: no cover - compiled
     steps, count = x.shape
     for t in range(steps):
+        previous = v_in if t == 0 else v
         for n in range(count):
-            h = v[n] + (x[t, n] - v[n]) / tau
+            h = previous[n] + (x[t, n] - previous[n]) / tau
             h_out[t, n] = h
             if h >= v_threshold:
                 spikes[t, n] = 1.0
@@ -53,10 +54,11 @@ def _backward(g_spikes, carry, h, inv_tau, v_threshold, slope, half_alpha, decay
             carry[n] = g_h * decay
 
 
-def lif_forward(x: np.ndarray, v: np.ndarray, tau: float, v_threshold: float,
+def lif_forward(x: np.ndarray, v_in: np.ndarray, v_out: np.ndarray, tau: float, v_threshold: float,
                 spikes: np.ndarray, h: np.ndarray) -> None:
-    """``x``, ``spikes``, ``h``: float32 ``[T, N]``; ``v``: float32 ``[N]``, updated in place to the last membrane."""
-    _forward(x, v, np.float32(tau), np.float32(v_threshold), spikes, h)
+    """``x``, ``spikes``, ``h``: float32 ``[T, N]``; ``v_in``: the membrane before the first step and
+    ``v_out``: written with the one after the last, float32 ``[N]`` (they may be the same array)."""
+    _forward(x, v_in, v_out, np.float32(tau), np.float32(v_threshold), spikes, h)
 
 
 def lif_backward(g_spikes: np.ndarray, carry: np.ndarray, h: np.ndarray, tau: float, v_threshold: float,
