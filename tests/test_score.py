@@ -381,3 +381,18 @@ def test_scores_on_the_spiking_nb201_network(arch):
         first = get_proxy(name)(make(), x, seed=1)
         assert math.isfinite(first)
         assert get_proxy(name)(make(), x, seed=1) == first
+
+
+def test_spike_rows_are_views_in_memory_order_with_the_same_patterns():
+    """Channels-last spikes are flattened without a copy; each sample keeps its spikes (in another order)."""
+    from naslib_snn.predictors.kernels import gram_and_counts
+    from naslib_snn.predictors.scoring import _rows
+
+    spikes = (torch.rand(4, 3, 5, 5, generator=torch.Generator().manual_seed(0)) > 0.6).float()
+    channels_last = spikes.contiguous(memory_format=torch.channels_last)
+    rows = _rows(channels_last, 1)
+    assert rows.shape == (4, 75) and rows.data_ptr() == channels_last.data_ptr()
+    torch.testing.assert_close(rows.sort(dim=1).values, spikes.reshape(4, -1).sort(dim=1).values)
+    assert torch.equal(gram_and_counts(rows)[0], gram_and_counts(spikes.reshape(4, -1))[0])
+    seq = torch.stack([channels_last, channels_last])  # [T, B, ...]: T and B stay in front
+    assert _rows(seq, 2).shape == (2, 4, 75)
