@@ -55,6 +55,7 @@ from naslib_snn.search_spaces.spiking_nb201.space import SAMPLERS, SpikingNB201S
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec
 from naslib_snn.utils.checks import check_int
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, read_jsonl, repair_jsonl
+from naslib_snn.utils.ray import RAY_TOKEN_HINT, RayConnectionError, connect_ray, import_ray  # noqa: F401 (re-exported)
 from naslib_snn.utils.seeds import derive_seed
 
 __all__ = [
@@ -392,50 +393,6 @@ def _ray_score(task: _Task, context: _ScoringContext) -> dict:
     return _score_task(task, context, inputs)
 
 
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ImportError(
-            "executor 'ray' needs Ray, an optional extra: pip install naslib-snn[ray]"
-        ) from None
-    return ray
-
-
-class RayConnectionError(ConnectionError):
-    """Ray could not start, or join the cluster at ``--ray-address``; the message is one line."""
-
-
-#: how to reach a head that uses Ray's token authentication (verified with Ray 2.60)
-RAY_TOKEN_HINT = (
-    "a head with token authentication (RAY_AUTH_MODE=token; Ray's docs say 2.59+ turns it on for local "
-    "clusters) needs RAY_AUTH_MODE=token here too, with its token in RAY_AUTH_TOKEN or ~/.ray/auth_token "
-    "(`ray get-auth-token` on the head prints it); on the head's machine --ray-address auto finds both"
-)
-
-
-def _connect_ray(address: Optional[str]) -> bool:
-    """``ray.init(address)`` unless Ray is initialised already; returns whether this call started the session.
-
-    Raises:
-        ImportError: Ray is not installed.
-        RayConnectionError: Ray could not start or join the cluster (a one-line message with the
-            address, Ray's own first line and, for an address, :data:`RAY_TOKEN_HINT`).
-    """
-    ray = _import_ray()
-    if ray.is_initialized():
-        return False
-    try:
-        ray.init(address=address, include_dashboard=False)
-    except Exception as err:  # noqa: BLE001  (Ray raises ConnectionError, AuthenticationError, RuntimeError, ...)
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        reason = f"{type(err).__name__}: {lines[0] if lines else 'no message'}"
-        where = f"join the Ray cluster at {address!r}" if address else "start or join a Ray cluster"
-        hint = f"; {RAY_TOKEN_HINT}" if address else ""
-        raise RayConnectionError(f"cannot {where} ({reason}){hint}") from err
-    return True
-
-
 def _run_ray(
     tasks: Sequence[_Task], context: _ScoringContext, workers: int, address: Optional[str]
 ) -> Iterator[dict]:
@@ -445,8 +402,8 @@ def _run_ray(
     which case the caller's session (e.g. a test's local instance, or :func:`_prepare`'s) is used
     and left running.
     """
-    ray = _import_ray()
-    started_here = _connect_ray(address)
+    ray = import_ray()
+    started_here = connect_ray(address)
     try:
         remote = ray.remote(num_cpus=1)(_ray_score)
         context_ref = ray.put(context)
@@ -554,7 +511,7 @@ def _prepare(
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if executor == "ray":
-        _import_ray()
+        import_ray()
     info = dataset_info(config.dataset)
     batches = scoring_batches(config)
     identity = _identity(config, _images_digest(batches))
@@ -573,14 +530,14 @@ def _prepare(
                 "that run, or choose another --out"
             )
     # Join Ray after every other check and before any file is written: a bad address leaves nothing behind.
-    ray_started = _connect_ray(ray_address) if executor == "ray" else False
+    ray_started = connect_ray(ray_address) if executor == "ray" else False
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_json(out_dir / CONFIG_FILE, identity)
         except BaseException:
             if ray_started:
-                _import_ray().shutdown()
+                import_ray().shutdown()
             raise
 
     context = _ScoringContext(
@@ -635,7 +592,7 @@ def _execute(plan: _Plan, progress: bool, started: float) -> SearchResult:
         if bar is not None:
             bar.close()
         if plan.ray_started:
-            _import_ray().shutdown()
+            import_ray().shutdown()
 
     if best is None:
         raise RuntimeError("no candidate was scored")  # unreachable: candidates >= 1

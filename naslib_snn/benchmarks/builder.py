@@ -37,6 +37,7 @@ from naslib_snn.benchmarks.api import BENCHMARKS, FORMAT, FORMAT_VERSION, valida
 from naslib_snn.search_spaces.spiking_nb201.space import SpikingNB201Space, has_path
 from naslib_snn.search_spaces.spiking_nb201.spec import AUTHORS_CIFAR10, AUTHORS_CIFAR100, CellSpec
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl, repair_jsonl
+from naslib_snn.utils.ray import connect_ray, import_ray
 
 __all__ = [
     "BENCHMARK_NAME",
@@ -84,6 +85,7 @@ NUM_CELLS = 100  # issue 5: at least 100
 NUM_REPEATS = 20  # issue 5: at least 15 cells trained twice
 
 BUILD_FORMAT = "naslib_snn.benchmark_build"
+EXECUTORS = ("local", "ray")
 PLAN_NAME = "build.json"
 LOCK_NAME = ".lock"
 RUNS_NAME = "cells.jsonl"
@@ -389,6 +391,8 @@ def build(
     progress: bool = True,
     train_progress: bool = False,
     data_dir: Optional[PathLike] = None,
+    executor: str = "local",
+    ray_address: Optional[str] = None,
 ) -> dict[str, Any]:
     """Train every run of ``plan`` not yet in ``out_dir/cells.jsonl``, appending each as it finishes.
 
@@ -409,6 +413,11 @@ def build(
             The trainer's ``metrics.json`` stays in the run's directory either way.
         progress: a progress bar over runs; ``train_progress`` shows the trainer's own bars.
         data_dir: where the dataset is, passed to the config as ``data_dir`` (not part of the plan).
+        executor: ``"local"`` (processes on this machine) or ``"ray"``: at most ``workers`` runs in
+            flight as Ray tasks of ``threads`` CPUs each (default 1), on the cluster at ``ray_address``
+            (None: a local Ray instance, or the session already initialised). The driver records every
+            finished run; run directories (checkpoints, ``metrics.json``) are written where each task
+            runs, so a run interrupted on a node without this ``out_dir`` starts over when resumed.
 
     Returns:
         ``{"planned", "done", "trained", "remaining"}`` run counts.
@@ -418,10 +427,20 @@ def build(
         ValueError: ``plan`` differs from the stored plan, or bad counts.
         Whatever ``train_fn`` raises, after the runs finished before it were recorded.
         RuntimeError: another build holds ``out_dir``'s lock.
+        ImportError: ``executor="ray"`` without Ray.
+        naslib_snn.utils.ray.RayConnectionError: Ray could not start or join ``ray_address``; raised
+            before anything is written.
     """
-    with build_lock(Path(out_dir)):
-        return _build_locked(out_dir, plan, resume, train_fn, config_fn, workers, threads, max_runs, max_seconds,
-                             keep_checkpoints, progress, train_progress, data_dir)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    ray_started = connect_ray(ray_address) if executor == "ray" else False
+    try:
+        with build_lock(Path(out_dir)):
+            return _build_locked(out_dir, plan, resume, train_fn, config_fn, workers, threads, max_runs, max_seconds,
+                                 keep_checkpoints, progress, train_progress, data_dir, executor)
+    finally:
+        if ray_started:
+            import_ray().shutdown()
 
 
 def _build_locked(
@@ -438,6 +457,7 @@ def _build_locked(
     progress: bool,
     train_progress: bool,
     data_dir: Optional[PathLike],
+    executor: str,
 ) -> dict[str, Any]:
     from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -472,7 +492,7 @@ def _build_locked(
         todo = todo[: max(0, int(max_runs))]
     machine = machine_info()
     started = time.monotonic()
-    if workers > 1 and threads is None:
+    if workers > 1 and threads is None and executor == "local":
         threads = max(1, (os.cpu_count() or 1) // workers)
 
     def record(job: tuple[int, int], outcome: Mapping[str, Any]) -> None:
@@ -516,7 +536,26 @@ def _build_locked(
     bar = tqdm(total=total, initial=len(done), desc=plan.name, unit="run", disable=not progress, dynamic_ncols=True)
     trained = 0
     try:
-        if workers == 1:
+        if executor == "ray":
+            ray = import_ray()
+            remote = ray.remote(num_cpus=threads or 1)(_train_one)
+            queue = list(todo)
+            refs: list[Any] = []
+            jobs: list[tuple[int, int]] = []
+            while queue or refs:
+                while queue and len(refs) < workers and not out_of_time():
+                    job = queue.pop(0)
+                    refs.append(remote.remote(*args_of(job)))
+                    jobs.append(job)
+                if not refs:
+                    break
+                ready, _ = ray.wait(refs, num_returns=1)
+                position = next(i for i, ref in enumerate(refs) if ref is ready[0])
+                refs.pop(position)
+                record(jobs.pop(position), ray.get(ready[0]))
+                trained += 1
+                bar.update(1)
+        elif workers == 1:
             for job in todo:
                 if out_of_time():
                     break

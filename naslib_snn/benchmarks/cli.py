@@ -49,7 +49,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--set", dest="overrides", action="append", type=_override, default=None, metavar="KEY=VALUE",
                    help="override a recipe field (TrainConfig), e.g. --set epochs=3; repeatable")
     b.add_argument("--data-dir", default=None, help="dataset location (not part of the plan)")
-    b.add_argument("--workers", type=int, default=1, help="runs trained in parallel processes (%(default)s)")
+    b.add_argument("--workers", type=int, default=1,
+                   help="runs trained at once: processes, or Ray tasks in flight (%(default)s)")
+    b.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local processes, or Ray tasks on a cluster (%(default)s)")
+    b.add_argument("--ray-address", default=None,
+                   help="Ray cluster to join with --executor ray, e.g. auto or HOST:PORT (default: a local instance)")
     b.add_argument("--threads", type=int, default=None, help="torch threads per run")
     b.add_argument("--max-runs", type=int, default=None, help="stop after this many runs (a session budget)")
     b.add_argument("--max-hours", type=float, default=None, help="start no run after this many hours")
@@ -96,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     handler = {"build": _build, "export": _export, "info": _info, "zc": _zc, "pilot": _pilot}[args.benchmark_command]
     try:
         return handler(args)
-    except (FileNotFoundError, FileExistsError, ValueError, KeyError, ImportError, RuntimeError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError, ImportError, RuntimeError,
+            ConnectionError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"naslib-snn benchmark {args.benchmark_command}: error: {message}", file=sys.stderr)
         return 2
@@ -142,6 +148,8 @@ def _build(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         train_progress=args.verbose,
         data_dir=args.data_dir,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )
     print(f"{counts['done']}/{counts['planned']} runs done ({counts['trained']} trained now, {counts['remaining']} left)")
     if counts["remaining"]:
