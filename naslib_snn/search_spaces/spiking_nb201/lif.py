@@ -1,7 +1,9 @@
-"""A leaner LIF for the paper's neuron: the same spikes as SpikingJelly's ``LIFNode``, in fewer tensor ops.
+"""A faster LIF for the paper's neuron: the same spikes as SpikingJelly's ``LIFNode``, in one pass.
 
 The paper's neuron (tau 4/3, decay_input, v_threshold 1, hard reset to 0, ``detach_reset``, ATan
-surrogate) runs here as one autograd function over all T timesteps of a ``[T, ...]`` input:
+surrogate) runs here as one autograd function over all T timesteps of a ``[T, ...]`` input. Two
+backends compute it: numba kernels (:mod:`.lif_kernels`, one loop over memory; the default for
+float32 CPU tensors) and tensor ops (any device or dtype; :func:`set_backend` picks). Both compute:
 
 * forward, per timestep: ``h = v + (x_t - v) / tau`` (SpikingJelly's expression, so spikes and
   membranes are bit for bit the same), ``s = h >= v_th``, ``v = 0 where s else h``. Only ``h`` is
@@ -11,9 +13,9 @@ surrogate) runs here as one autograd function over all T timesteps of a ``[T, ..
   (``detach_reset``: no gradient flows through the spike in the reset), ``carry = g_h[t] * (1 - 1/tau)``,
   ``g_x[t] = g_h[t] / tau``.
 
-SpikingJelly 2.0's CPU path computes the same function with about three times as many tensor ops
-(``bench/bench_speed.py`` measures the difference), and under ``torch.no_grad`` this one saves
-nothing for a backward pass. :class:`FastLIFNode` is a SpikingJelly ``LIFNode``, so ``reset_net``,
+SpikingJelly 2.0's CPU path computes the same function with about three times as many tensor ops;
+the numba kernels are about twice as fast again (README, "Development"). Under ``torch.no_grad``
+nothing is kept for a backward pass. :class:`FastLIFNode` is a SpikingJelly ``LIFNode``, so ``reset_net``,
 step modes, hooks and ``isinstance(m, BaseNode)`` all work as before.
 """
 
@@ -64,12 +66,18 @@ def _memory_order(x_seq: torch.Tensor) -> Optional[list[int]]:
     return order if x_seq.permute(order).is_contiguous() else None
 
 
-def _flat(tensor: torch.Tensor, order: list[int]) -> np.ndarray:
-    """``[T, N]`` (or ``[N]`` for a frame) numpy view of a tensor laid out as ``order`` says."""
+def _flat(tensor: torch.Tensor, order: list[int], output: bool = False) -> np.ndarray:
+    """``[T, N]`` (or ``[N]`` for a frame) numpy array of a tensor, in the memory order ``order`` gives.
+
+    A view when the tensor is laid out that way, else a copy; an ``output`` the kernel writes must be a view.
+    """
     if tensor.dim() == len(order):
-        return tensor.detach().permute(order).reshape(tensor.shape[0], -1).numpy()
-    frame_order = [d - 1 for d in order[1:]]
-    return tensor.detach().permute(frame_order).reshape(-1).numpy()
+        array = tensor.detach().permute(order).reshape(tensor.shape[0], -1).numpy()
+    else:
+        array = tensor.detach().permute([d - 1 for d in order[1:]]).reshape(-1).numpy()
+    if output and array.ctypes.data != tensor.data_ptr():
+        raise RuntimeError("LIF kernel output is not laid out like its input")  # a bug, not bad input
+    return array
 
 
 def _kernel_forward(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float
@@ -81,12 +89,41 @@ def _kernel_forward(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshol
     spikes, h_seq = torch.empty_like(x_seq), torch.empty_like(x_seq)  # same (dense) layout as x_seq
     v_out = torch.empty_like(x_seq[0])
     # v is only read: _flat gives a view when its layout matches x's, else a copy in x's order
-    lif_kernels.lif_forward(_flat(x_seq, order), _flat(v, order), _flat(v_out, order), tau, v_threshold,
-                            _flat(spikes, order), _flat(h_seq, order))
+    lif_kernels.lif_forward(_flat(x_seq, order), _flat(v, order), _flat(v_out, order, output=True), tau,
+                            v_threshold, _flat(spikes, order, output=True), _flat(h_seq, order, output=True))
     return spikes, v_out, h_seq
 
 
-def _forward_no_grad(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float,
+def _kernel_backward(g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor], h_seq: torch.Tensor,
+                     tau: float, v_threshold: float, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    order = _memory_order(h_seq)  # h_seq is dense: made by empty_like of a dense tensor
+    g_x, carry = torch.empty_like(h_seq), torch.zeros_like(h_seq[0])
+    if g_v is not None:
+        carry.copy_(g_v)  # a copy: the kernel updates it in place
+    g_s = torch.zeros_like(h_seq) if g_spikes is None else g_spikes
+    lif_kernels.lif_backward(_flat(g_s, order), _flat(carry, order, output=True), _flat(h_seq, order), tau,
+                             v_threshold, alpha, _flat(g_x, order, output=True))
+    return g_x, carry
+
+
+def _tensor_backward(g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor], h_seq: torch.Tensor,
+                     tau: float, v_threshold: float, alpha: float) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    # the ATan surrogate's derivative (alpha / 2) / (1 + z^2), z = pi / 2 * alpha * (h - v_th),
+    # folded into one division: g_h = g_s / ((1 + z^2) * 2 / alpha)
+    z = (h_seq - v_threshold).mul_(math.pi / 2 * alpha)
+    denominator = torch.addcmul(h_seq.new_full((), 2.0 / alpha), z, z, value=2.0 / alpha)
+    g_h = torch.zeros_like(h_seq) if g_spikes is None else torch.div(g_spikes, denominator)
+    not_fired = h_seq < v_threshold
+    decay = 1.0 - 1.0 / tau
+    carry = g_v
+    for t in range(h_seq.shape[0] - 1, -1, -1):
+        if carry is not None:
+            g_h[t].addcmul_(carry, not_fired[t])
+        carry = g_h[t] * decay
+    return g_h.div_(tau), carry
+
+
+def _tensor_forward(x_seq: torch.Tensor, v: torch.Tensor, tau: float, v_threshold: float,
                      h_seq: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     fired = torch.empty_like(x_seq, dtype=torch.bool)
     h = torch.empty_like(x_seq[0]) if h_seq is None else None
@@ -107,7 +144,7 @@ class _LIFMultiStep(torch.autograd.Function):
             spikes, v, h_seq = _kernel_forward(x_seq, v, tau, v_threshold)
         else:
             h_seq = torch.empty_like(x_seq)
-            spikes, v = _forward_no_grad(x_seq, v, tau, v_threshold, h_seq)
+            spikes, v = _tensor_forward(x_seq, v, tau, v_threshold, h_seq)
         ctx.save_for_backward(h_seq)
         ctx.tau, ctx.v_threshold, ctx.alpha = tau, v_threshold, alpha
         return spikes, v
@@ -115,30 +152,9 @@ class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_spikes: Optional[torch.Tensor], g_v: Optional[torch.Tensor]):
         (h_seq,) = ctx.saved_tensors
-        tau, v_threshold, alpha = ctx.tau, ctx.v_threshold, ctx.alpha
-        if _use_kernels(h_seq):
-            order = _memory_order(h_seq)  # h_seq is dense: created by empty_like or contiguous()
-            g_x, carry = torch.empty_like(h_seq), torch.zeros_like(h_seq[0])
-            if g_v is not None:
-                carry.copy_(g_v)  # a copy: the kernel updates it in place
-            g_s = torch.zeros_like(h_seq) if g_spikes is None else g_spikes
-            g_s = g_s.permute(order).contiguous().permute([order.index(d) for d in range(h_seq.dim())])
-            lif_kernels.lif_backward(_flat(g_s, order), _flat(carry, order), _flat(h_seq, order), tau, v_threshold,
-                                     alpha, _flat(g_x, order))
-            return g_x, carry, None, None, None
-        # the ATan surrogate's derivative (alpha / 2) / (1 + z^2), z = pi / 2 * alpha * (h - v_th),
-        # folded into one division: g_h = g_s / ((1 + z^2) * 2 / alpha)
-        z = (h_seq - v_threshold).mul_(math.pi / 2 * alpha)
-        denominator = torch.addcmul(h_seq.new_full((), 2.0 / alpha), z, z, value=2.0 / alpha)
-        g_h = torch.zeros_like(h_seq) if g_spikes is None else torch.div(g_spikes, denominator)
-        not_fired = h_seq < v_threshold
-        decay = 1.0 - 1.0 / tau
-        carry = g_v
-        for t in range(h_seq.shape[0] - 1, -1, -1):
-            if carry is not None:
-                g_h[t].addcmul_(carry, not_fired[t])
-            carry = g_h[t] * decay
-        return g_h.div_(tau), carry, None, None, None
+        backward = _kernel_backward if _use_kernels(h_seq) else _tensor_backward
+        g_x, g_v0 = backward(g_spikes, g_v, h_seq, ctx.tau, ctx.v_threshold, ctx.alpha)
+        return g_x, g_v0, None, None, None
 
 
 def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, tau: float = 4.0 / 3.0, v_threshold: float = 1.0,
@@ -155,7 +171,7 @@ def lif_multi_step(x_seq: torch.Tensor, v: torch.Tensor, tau: float = 4.0 / 3.0,
     if _use_kernels(x_seq):
         spikes, v, _ = _kernel_forward(x_seq, v, tau, v_threshold)
         return spikes, v
-    return _forward_no_grad(x_seq, v, tau, v_threshold, None)
+    return _tensor_forward(x_seq, v, tau, v_threshold, None)
 
 
 class FastLIFNode(neuron.LIFNode):
