@@ -45,12 +45,7 @@ import torch
 from naslib_snn import parse_arch
 
 def score_network(spec, channels, timesteps, size, seed):
-    from naslib_snn import search
-    build = getattr(search, "build_candidate_network", None)
-    if build is not None:
-        return build(spec, num_classes=10, in_channels=3, channels=channels, timesteps=timesteps,
-                     image_size=size, init_seed=seed)
-    # The baseline commit: the construction its search used (step by step, seeded init).
+    # as naslib_snn.search builds a candidate in both versions: step by step, seeded init
     from naslib_snn.search_spaces.spiking_nb201.network import SpikingNB201Network
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
