@@ -250,7 +250,8 @@ class SpikingNB201Network(nn.Module):
             frames = functional.seq_to_ann_forward(x, self.stem)
         if self.multi_step:
             if frames is None:
-                frames = self._repeat_frames(stem, steps)
+                # direct coding: the stem output at every timestep, densely stored in its layout
+                frames = stack_frames([stem] * steps)
             logits = self._vote(self._body_multi_step(frames)).mean(0)  # [T, B, classes*vote] -> [B, classes]
         else:
             total = 0.0
@@ -261,17 +262,6 @@ class SpikingNB201Network(nn.Module):
         # alive and make copy.deepcopy(net) fail until the next call.
         functional.reset_net(self)
         return logits
-
-    def _repeat_frames(self, stem: torch.Tensor, steps: int) -> torch.Tensor:
-        """Direct coding: the stem output ``[B, C, H, W]`` as ``[T, B, C, H, W]``, densely stored.
-
-        A dense copy keeps the frames' memory layout (an ``expand`` view would not survive the next op).
-        """
-        frames = torch.empty((steps * stem.shape[0], *stem.shape[1:]), dtype=stem.dtype, device=stem.device,
-                             memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
-        frames = frames.unflatten(0, (steps, stem.shape[0]))
-        frames.copy_(stem.unsqueeze(0).expand_as(frames))
-        return frames
 
     def _cell_multi_step(self, cell: "SpikingCell", frames: torch.Tensor) -> torch.Tensor:
         if cell.step_mode == "m":
