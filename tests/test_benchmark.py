@@ -167,7 +167,7 @@ def test_sample_is_seeded_balanced_and_has_the_authors_cells():
 def test_plan_jobs_and_round_trip():
     plan = builder.make_plan(cells=[parse_arch(c) for c in fake_trainer.CELLS], num_repeats=2,
                              recipe={"dataset": "synthetic"})
-    assert plan.jobs() == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1)]
+    assert plan.jobs() == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]  # cell by cell: every prefix is paired
     assert builder.BuildPlan.from_dict(plan.to_dict()) == plan
     assert plan.recipe_for(1) == {"dataset": "synthetic", "seed": 1}
     with pytest.raises(ValueError, match="num_repeats must be in 0..3"):
@@ -244,7 +244,7 @@ def test_builder_resumes_after_sigkill_mid_run(tmp_path):
         proc.wait()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    assert _run_keys(out) == [(0, 0)]
+    assert _run_keys(out) == [(0, 0), (0, 1)]  # cell 0 and its repeat came first
     assert json.loads((builder.run_dir(out, 1, 0) / "checkpoint.pt").read_text()) == {"epoch": 1}
     with open(out / builder.RUNS_NAME, "ab") as handle:  # as if killed in the middle of an append
         handle.write(b'{"index": 1, "arch": "|nor_c')
@@ -314,6 +314,27 @@ def test_cli_build_info_and_export(tmp_path, monkeypatch, capsys):
     assert "cells: 3 (1 forward-only, 2 with backward edges)" in capsys.readouterr().out
     assert main(["benchmark", "export", "--out", str(out), "--path", str(tmp_path / "t.json")]) == 0
     assert load(tmp_path / "t.json").name == "spiking_nb201_synthetic"
+
+
+def test_cli_build_named_preset(tmp_path, monkeypatch):
+    """``--name spiking_nb201_fmnist_v2`` builds v2's plan: its recipe, 150 cells, all with two seeds."""
+    from naslib_snn.cli import main
+
+    monkeypatch.syspath_prepend(str(ASSETS))
+    out = tmp_path / "v2"
+    args = ["benchmark", "build", "--out", str(out), "--name", "spiking_nb201_fmnist_v2",
+            "--train-fn", "fake_trainer:fake_train", "--max-runs", "3", "--no-progress"]
+    assert main(args) == 0
+    plan = builder.load_plan(out)
+    assert plan.name == "spiking_nb201_fmnist_v2" and plan.recipe == builder.RECIPE_V2
+    assert plan.recipe["subset"] == 10000 and plan.recipe["test_subset"] is None
+    assert len(plan.cells) == 150 and plan.repeats == tuple(range(150))
+    assert sum(s.has_backward for s in plan.cells) == 75
+    runs = builder.finished_runs(out, plan)
+    assert sorted(runs) == [(0, 0), (0, 1), (1, 0)]  # the first cell is paired before the second starts
+    assert builder.BENCHMARKS["spiking_nb201_fmnist_v2"].path.name == "spiking_nb201_fmnist_v2.json"
+    with pytest.raises(SystemExit):
+        main(["benchmark", "build", "--out", str(tmp_path / "x"), "--name", "nb201_v9"])
 
 
 def test_builder_with_the_real_trainer(tmp_path):

@@ -96,6 +96,13 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
         dataset="fashion_mnist",
         filename="spiking_nb201_fmnist.json",
     ),
+    # issue 9: twice the training images, the full test set, every cell trained with two seeds
+    "spiking_nb201_fmnist_v2": BenchmarkInfo(
+        name="spiking_nb201_fmnist_v2",
+        search_space="spiking_nb201",
+        dataset="fashion_mnist",
+        filename="spiking_nb201_fmnist_v2.json",
+    ),
 }
 
 BUILD_HINT = (

@@ -78,11 +78,45 @@ RECIPE: dict[str, Any] = {
     "epochs": 5,
     "batch_size": 64,
 }
+
+#: Benchmark v2 (issue 9): recipe B of the pilot (docs/results.md), the best noise ceiling per
+#: CPU-hour of the three recipes tried: twice v1's training images, the full 10,000-image test set
+#: evaluated once after the last epoch, and every cell trained with both seeds.
+BENCHMARK_NAME_V2 = "spiking_nb201_fmnist_v2"
+RECIPE_V2: dict[str, Any] = {
+    "dataset": "fashion_mnist",
+    "subset": 10000,
+    "val_subset": 1000,
+    "test_subset": None,  # all 10,000 test images
+    "image_size": 16,
+    "channels": 8,
+    "timesteps": 4,
+    "epochs": 5,
+    "batch_size": 64,
+    "test_every_epoch": False,
+}
 PRIMARY_SEED = 0  # every cell is trained with this seed
 REPEAT_SEED = 1  # the noise-ceiling cells are trained again with this one
 SAMPLE_SEED = 2022  # seeds the choice of cells
 NUM_CELLS = 100  # issue 5: at least 100
 NUM_REPEATS = 20  # issue 5: at least 15 cells trained twice
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """The plan settings of a named benchmark: ``naslib-snn benchmark build --name NAME``."""
+
+    recipe: Mapping[str, Any]
+    num_cells: int
+    num_repeats: int
+    sample_seed: int = SAMPLE_SEED
+
+
+#: name -> how that benchmark is built (v1 exactly as it was built; v2 of issue 9)
+PRESETS: dict[str, Preset] = {
+    BENCHMARK_NAME: Preset(RECIPE, NUM_CELLS, NUM_REPEATS),
+    BENCHMARK_NAME_V2: Preset(RECIPE_V2, num_cells=150, num_repeats=150),
+}
 
 BUILD_FORMAT = "naslib_snn.benchmark_build"
 EXECUTORS = ("local", "ray")
@@ -162,9 +196,14 @@ class BuildPlan:
             raise ValueError(f"the recipe must name its dataset, got {dict(self.recipe)!r}")
 
     def jobs(self) -> list[tuple[int, int]]:
-        """All ``(cell position, seed)`` runs, in training order: every cell's primary run, then the repeats."""
-        out = [(i, self.seeds[0]) for i in range(len(self.cells))]
-        out += [(i, seed) for seed in self.seeds[1:] for i in self.repeats]
+        """All ``(cell position, seed)`` runs, in training order: cell by cell, each cell's primary run
+        followed by its repeats, so that any prefix of a build is balanced and its cells are paired."""
+        repeats = set(self.repeats)
+        out = []
+        for i in range(len(self.cells)):
+            out.append((i, self.seeds[0]))
+            if i in repeats:
+                out += [(i, seed) for seed in self.seeds[1:]]
         return out
 
     def recipe_for(self, seed: int) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def _override(text: str) -> tuple[str, Any]:
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    from naslib_snn.benchmarks.builder import NUM_CELLS, NUM_REPEATS, SAMPLE_SEED  # noqa: PLC0415
+    from naslib_snn.benchmarks.builder import BENCHMARK_NAME, NUM_CELLS, NUM_REPEATS, SAMPLE_SEED  # noqa: PLC0415
     from naslib_snn.benchmarks.zc import ZC_BATCH_SIZE, ZC_NUM_BATCHES  # noqa: PLC0415
 
     sub = parser.add_subparsers(dest="benchmark_command", metavar="{build,export,info,zc,pilot}", required=True)
@@ -41,6 +41,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                                    "OUT/cells.jsonl. Safe to kill at any time; --resume continues, never restarts.")
     b.add_argument("--out", required=True, help="build directory")
     b.add_argument("--resume", action="store_true", help="continue the build in --out")
+    b.add_argument("--name", default=None, choices=sorted(builder_presets()),
+                   help=f"the named benchmark whose plan to build: recipe, cells and repeats (new build: {BENCHMARK_NAME})")
     b.add_argument("--cells", type=int, default=None, help=f"cells in the sample (new build: {NUM_CELLS})")
     b.add_argument("--repeat-seeds", type=int, default=None,
                    help=f"cells trained again with a second seed, for the noise ceiling (new build: {NUM_REPEATS})")
@@ -96,6 +98,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     pilot.configure_parser(p)
 
 
+def builder_presets() -> dict[str, Any]:
+    from naslib_snn.benchmarks.builder import PRESETS  # noqa: PLC0415
+
+    return PRESETS
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one subcommand; a bad input or a missing file prints one error line and returns 2."""
     handler = {"build": _build, "export": _export, "info": _info, "zc": _zc, "pilot": _pilot}[args.benchmark_command]
@@ -119,20 +127,25 @@ def _build(args: argparse.Namespace) -> int:
 
     from naslib_snn.benchmarks import builder  # noqa: PLC0415
 
-    explicit = any(v is not None for v in (args.cells, args.repeat_seeds, args.sample_seed, args.dataset, args.overrides))
+    given = (args.name, args.cells, args.repeat_seeds, args.sample_seed, args.dataset, args.overrides)
+    explicit = any(v is not None for v in given)
     stored = (Path(args.out) / builder.PLAN_NAME).exists()
     plan = None
     if explicit or not stored:
-        recipe = dict(builder.RECIPE)
+        name = builder.BENCHMARK_NAME if args.name is None else args.name
+        preset = builder.PRESETS[name]
+        recipe = dict(preset.recipe)
         if args.dataset is not None:
             recipe["dataset"] = args.dataset
         recipe.update(dict(args.overrides or []))
+        if recipe["dataset"] != preset.recipe["dataset"]:
+            name = name.replace("fmnist", recipe["dataset"])  # e.g. spiking_nb201_synthetic
         plan = builder.make_plan(
-            num_cells=builder.NUM_CELLS if args.cells is None else args.cells,
-            num_repeats=builder.NUM_REPEATS if args.repeat_seeds is None else args.repeat_seeds,
-            sample_seed=builder.SAMPLE_SEED if args.sample_seed is None else args.sample_seed,
+            num_cells=preset.num_cells if args.cells is None else args.cells,
+            num_repeats=preset.num_repeats if args.repeat_seeds is None else args.repeat_seeds,
+            sample_seed=preset.sample_seed if args.sample_seed is None else args.sample_seed,
             recipe=recipe,
-            name=builder.BENCHMARK_NAME if recipe["dataset"] == "fashion_mnist" else f"spiking_nb201_{recipe['dataset']}",
+            name=name,
         )
     train_fn = builder.load_callable(args.train_fn) if args.train_fn else None
     counts = builder.build(
