@@ -60,6 +60,11 @@ SUBSETS = ("all", "forward", "backward")
 N_RESAMPLES = 1000
 LEVEL = 0.95
 TARGETS = ("test_accuracy", "val_accuracy", "train_accuracy")
+BEST_OF = (10, 50, 100)  # the best-of-N view: the paper draws N candidates and keeps the best-scoring one
+OUR_PROXIES = ("sahd", "sahd_reference", "hd")
+ENSEMBLE_BASE = "sahd"
+#: paired Kendall comparisons: the paper's SAHD (Eq. 9) vs the authors' code's SAHD vs NASWOT's HD
+COMPARISONS = (("sahd", "sahd_reference"), ("sahd", "hd"), ("sahd_reference", "hd"))
 _CHUNK_ELEMENTS = 4_000_000  # pairwise-sign elements per chunk in the vectorised Kendall tau
 
 
@@ -252,6 +257,95 @@ def best_cell(specs: Sequence[Any], scores: Sequence[Optional[float]], targets: 
     }
 
 
+def _ranks_with_missing_lowest(scores: Sequence[Optional[float]]) -> np.ndarray:
+    """Average ranks (1 = lowest) of ``scores``; missing (None/NaN) and -inf share the lowest ranks."""
+    s = np.array([np.nan if v is None else float(v) for v in scores], dtype=np.float64)
+    return stats.rankdata(np.where(np.isnan(s), -np.inf, s))
+
+
+def best_of_n(
+    scores: Sequence[Optional[float]],
+    targets: Sequence[float],
+    n: int,
+    pool: Optional[np.ndarray] = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: Union[int, Sequence[int]] = 0,
+) -> Optional[dict[str, Any]]:
+    """The paper's use of a proxy: draw ``n`` cells, keep the best-scoring one; how good is it?
+
+    Draws ``n`` distinct cells from ``pool`` (a boolean mask over the cells; default all) ``n_resamples``
+    times and records the accuracy percentile, among **all** cells, of the best-scoring cell of each
+    draw (missing scores rank lowest, like -inf; ties go to a random one of the tied cells). Returns
+    ``{"n", "pool", "expected_percentile", "expected_accuracy", "oracle_percentile"}``, where the
+    oracle picks the truly best cell of each draw (the ceiling of any proxy) and a random pick
+    averages 50; None when the pool has fewer than ``n`` cells with a finite accuracy.
+    """
+    n = require_int("n", n, 1)
+    t = np.asarray(targets, dtype=np.float64)
+    valid = np.isfinite(t)
+    members = np.flatnonzero(valid if pool is None else (np.asarray(pool, dtype=bool) & valid))
+    if len(members) < n:
+        return None
+    percentile = np.array([stats.percentileofscore(t[valid], v, kind="mean") if np.isfinite(v) else np.nan for v in t])
+    ranks = _ranks_with_missing_lowest(scores)
+    rng = np.random.default_rng(seed)
+    draws = np.stack([rng.permutation(members)[:n] for _ in range(int(n_resamples))])  # random order: random ties
+    picked = draws[np.arange(len(draws)), np.argmax(ranks[draws], axis=1)]
+    best = draws[np.arange(len(draws)), np.argmax(t[draws], axis=1)]
+    return {
+        "n": n,
+        "pool": int(len(members)),
+        "expected_percentile": float(percentile[picked].mean()),
+        "expected_accuracy": float(t[picked].mean()),
+        "oracle_percentile": float(percentile[best].mean()),
+    }
+
+
+def rank_average(*score_lists: Sequence[Optional[float]]) -> list[Optional[float]]:
+    """Rank-average ensemble: the mean of each proxy's rank (-inf lowest); missing where any is missing."""
+    columns = [np.array([np.nan if v is None else float(v) for v in scores], dtype=np.float64) for scores in score_lists]
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        raise ValueError(f"score lists must have equal length, got {sorted(lengths)}")
+    missing = np.any([np.isnan(c) for c in columns], axis=0)
+    mean_rank = np.mean([stats.rankdata(c[~missing]) for c in columns], axis=0)
+    out: list[Optional[float]] = [None] * len(missing)
+    for position, value in zip(np.flatnonzero(~missing), mean_rank):
+        out[int(position)] = float(value)
+    return out
+
+
+def paired_difference(
+    scores_a: Sequence[Optional[float]],
+    scores_b: Sequence[Optional[float]],
+    targets: Sequence[float],
+    n_resamples: int = N_RESAMPLES,
+    seed: Union[int, Sequence[int]] = 0,
+    level: float = LEVEL,
+) -> Optional[dict[str, Any]]:
+    """Kendall tau(a) - tau(b) on the cells both proxies scored, with a paired bootstrap interval.
+
+    Both taus are computed on the same resampled cells, so the interval answers "does a rank cells
+    better than b?" directly; ``separate`` is True when it excludes 0. None with fewer than 3 cells.
+    """
+    a = np.array([np.nan if v is None else float(v) for v in scores_a], dtype=np.float64)
+    b = np.array([np.nan if v is None else float(v) for v in scores_b], dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    both = ~np.isnan(a) & ~np.isnan(b) & np.isfinite(t)
+    a, b, t = a[both], b[both], t[both]
+    if len(t) < 3:
+        return None
+    value = float(kendall_tau_b_rows(a, t)[0] - kendall_tau_b_rows(b, t)[0])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(t), size=(int(n_resamples), len(t)))
+    diffs = kendall_tau_b_rows(a[idx], t[idx]) - kendall_tau_b_rows(b[idx], t[idx])
+    diffs = diffs[np.isfinite(diffs)]
+    if not len(diffs):
+        return {"n": int(len(t)), "value": value, "ci": None, "separate": False}
+    low, high = np.percentile(diffs, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return {"n": int(len(t)), "value": value, "ci": [float(low), float(high)], "separate": bool(low > 0 or high < 0)}
+
+
 # ---- the study ------------------------------------------------------------------------------------------
 def correlate(
     benchmark: Any,
@@ -261,6 +355,9 @@ def correlate(
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
     level: float = LEVEL,
+    target_seed: Union[int, str, None] = None,
+    best_of: Sequence[int] = BEST_OF,
+    ensemble: bool = True,
 ) -> dict[str, Any]:
     """The whole study as a JSON-ready dict (see the module docstring).
 
@@ -268,7 +365,14 @@ def correlate(
         benchmark: anything :func:`naslib_snn.benchmarks.load` accepts.
         zc: a zero-cost table (:func:`naslib_snn.benchmarks.zc.load_zc`) for the benchmark's dataset.
         proxies: names to study; None = every proxy in the table.
-        target: the accuracy to correlate with (final, primary seed).
+        target: the accuracy to correlate with (final).
+        target_seed: the training seed of the target; None = the primary seed, ``"mean"`` = the
+            mean over each cell's seeds.
+        best_of: sample sizes N of the best-of-N view (:func:`best_of_n`), on all cells and on each
+            kind of cell alone.
+        ensemble: add the rank average of ``sahd`` and the best other proxy (by Kendall tau on all
+            cells; chosen on the same data, so optimistic) as one more row, and the paired
+            comparisons of :data:`COMPARISONS`.
 
     Raises:
         ValueError: unknown target or a proxy absent from the table (the message lists those present).
@@ -289,7 +393,7 @@ def correlate(
     if absent:
         raise ValueError(f"proxy {', '.join(map(repr, absent))} not in the zero-cost table; it has {', '.join(available)}")
     specs = api.specs()
-    targets = np.array(api.column(target), dtype=np.float64)
+    targets = np.array(api.column(target, seed=target_seed), dtype=np.float64)
     groups = {
         "all": np.ones(len(specs), dtype=bool),
         "forward": np.array([not s.has_backward for s in specs]),
@@ -300,7 +404,7 @@ def correlate(
         "source": api.source,
         "dataset": api.dataset,
         "target": target,
-        "target_seed": api.primary_seed,
+        "target_seed": api.primary_seed if target_seed is None else target_seed,
         "n_cells": len(specs),
         "n_forward": int(groups["forward"].sum()),
         "n_backward": int(groups["backward"].sum()),
@@ -325,21 +429,66 @@ def correlate(
                 scores.append(entry["score"])
                 if entry["score"] is None:
                     reasons[entry.get("missing", "missing")] += 1
-        subsets = {}
-        for subset, mask in groups.items():
-            chosen = np.flatnonzero(mask)
-            subsets[subset] = correlation_stats(
-                [scores[i] for i in chosen], targets[chosen], n_resamples, seed, level, label=f"{proxy}/{subset}"
-            )
-        result["proxies"][proxy] = {
-            "subsets": subsets,
-            "missing_reasons": dict(reasons),
-            "best_cell": best_cell(specs, scores, targets),
-            "scores": [None if v is None else (float(v) if math.isfinite(v) else str(v)) for v in scores],
-        }
+        result["proxies"][proxy] = _proxy_result(proxy, scores, dict(reasons), specs, targets, groups, best_of,
+                                                 n_resamples, seed, level)
+    if ensemble and ENSEMBLE_BASE in result["proxies"]:
+        _add_ensemble(result, specs, targets, groups, best_of, n_resamples, seed, level)
     result["cells"] = [s.to_str() for s in specs]
     result["targets"] = [float(v) if math.isfinite(v) else None for v in targets]
     return result
+
+
+def _proxy_result(proxy: str, scores: list[Optional[float]], reasons: dict[str, int], specs: Sequence[Any],
+                  targets: np.ndarray, groups: Mapping[str, np.ndarray], best_of: Sequence[int], n_resamples: int,
+                  seed: int, level: float) -> dict[str, Any]:
+    subsets = {}
+    for subset, mask in groups.items():
+        chosen = np.flatnonzero(mask)
+        subsets[subset] = correlation_stats(
+            [scores[i] for i in chosen], targets[chosen], n_resamples, seed, level, label=f"{proxy}/{subset}"
+        )
+    return {
+        "subsets": subsets,
+        "missing_reasons": reasons,
+        "best_cell": best_cell(specs, scores, targets),
+        "best_of_n": {
+            subset: {str(n): best_of_n(scores, targets, n, mask, n_resamples, _seed_for(seed, proxy, subset, str(n)))
+                     for n in best_of}
+            for subset, mask in groups.items()
+        },
+        "scores": [None if v is None else (float(v) if math.isfinite(v) else str(v)) for v in scores],
+    }
+
+
+def _scores_of(info: Mapping[str, Any]) -> list[Optional[float]]:
+    return [None if v is None else float(v) for v in info["scores"]]
+
+
+def _add_ensemble(result: dict[str, Any], specs: Sequence[Any], targets: np.ndarray, groups: Mapping[str, np.ndarray],
+                  best_of: Sequence[int], n_resamples: int, seed: int, level: float) -> None:
+    """The rank-average row and the paired comparisons (see :func:`correlate`)."""
+    proxies = result["proxies"]
+    others = {p: info["subsets"]["all"]["kendall"]["value"] for p, info in proxies.items() if p not in OUR_PROXIES}
+    others = {p: v for p, v in others.items() if v is not None}
+    comparisons = [pair for pair in COMPARISONS if pair[0] in proxies and pair[1] in proxies]
+    if others:
+        partner = max(others, key=lambda p: others[p])
+        name = f"rank_avg({ENSEMBLE_BASE}+{partner})"
+        scores = rank_average(_scores_of(proxies[ENSEMBLE_BASE]), _scores_of(proxies[partner]))
+        proxies[name] = _proxy_result(name, scores, {}, specs, targets, groups, best_of, n_resamples, seed, level)
+        proxies[name]["ensemble_of"] = [ENSEMBLE_BASE, partner]
+        result["ensemble"] = {"name": name, "of": [ENSEMBLE_BASE, partner],
+                              "note": f"{partner} is the best other proxy by Kendall tau on all cells, chosen on the "
+                                      "same cells, so this row is optimistic"}
+        comparisons += [(name, ENSEMBLE_BASE), (name, partner)]
+    result["comparisons"] = [
+        {"a": a, "b": b, "subset": subset,
+         "kendall_difference": paired_difference(
+             [_scores_of(proxies[a])[i] for i in np.flatnonzero(mask)],
+             [_scores_of(proxies[b])[i] for i in np.flatnonzero(mask)],
+             targets[mask], n_resamples, _seed_for(seed, a, b, subset), level)}
+        for a, b in comparisons for subset, mask in groups.items()
+    ]
 
 
 def _noise_ceiling(api: Any, target: str, n_resamples: int, seed: int, level: float) -> Optional[dict[str, Any]]:
@@ -377,7 +526,8 @@ def markdown_report(result: Mapping[str, Any]) -> str:
         f"# Training-free proxies vs. trained accuracy: {result['benchmark']}",
         "",
         f"- Cells: {result['n_cells']} ({result['n_forward']} forward-only, {result['n_backward']} with backward edges); "
-        f"target: final {result['target']} (seed {result['target_seed']}).",
+        f"target: final {result['target']} ("
+        + ("mean over each cell's seeds" if result["target_seed"] == "mean" else f"seed {result['target_seed']}") + ").",
         f"- Intervals: {boot['level']:.0%} {boot['method']} bootstrap, {boot['n_resamples']} resamples, seed {boot['seed']}.",
         f"- Handling: {result['handling']}.",
         "",
@@ -433,6 +583,7 @@ def markdown_report(result: Mapping[str, Any]) -> str:
             f"{best['accuracy']:.2f} | {best['percentile']:.0f} | "
             f"{best['median_accuracy']:.2f} | {'yes' if best['beats_median'] else 'no'} |"
         )
+    lines += _best_of_n_lines(result) + _comparison_lines(result)
     notes = [(p, info["missing_reasons"]) for p, info in result["proxies"].items() if info["missing_reasons"]]
     if notes:
         lines += ["", "## Missing scores", ""]
@@ -440,6 +591,68 @@ def markdown_report(result: Mapping[str, Any]) -> str:
             for reason, count in reasons.items():
                 lines.append(f"- {proxy}: {count} cell(s): {reason}")
     return "\n".join(lines) + "\n"
+
+
+def _best_of_n_lines(result: Mapping[str, Any]) -> list[str]:
+    proxies = [(p, info) for p, info in result["proxies"].items() if info.get("best_of_n")]
+    if not proxies:
+        return []
+    sizes = list(next(iter(proxies))[1]["best_of_n"]["all"])
+
+    def cell(entry: Optional[Mapping[str, Any]]) -> str:
+        return "n/a" if entry is None else f"{entry['expected_percentile']:.1f}"
+
+    lines = [
+        "",
+        "## Best of N: the percentile of the cell each proxy picks",
+        "",
+        "Draw N cells at random, keep the best-scoring one (the paper's search), and look up its accuracy "
+        "percentile among all cells; averaged over the bootstrap's number of draws. A random pick averages 50; "
+        "the *oracle* row picks the truly best cell of each draw. Restricted pools (forward-only, backward) draw "
+        "only from those cells but rank the pick among all cells, which tests the paper's claim that backward "
+        "cells are the better place to search.",
+        "",
+        "| proxy | " + " | ".join(f"N={n} all" for n in sizes) + " | "
+        + " | ".join(f"N={n} fw / bw" for n in sizes) + " |",
+        "|---|" + "---|" * (2 * len(sizes)),
+    ]
+    first = proxies[0][1]["best_of_n"]
+
+    def oracle(entry: Optional[Mapping[str, Any]]) -> str:
+        return "n/a" if entry is None else f"{entry['oracle_percentile']:.1f}"
+
+    lines.append("| *oracle* | " + " | ".join(oracle(first["all"][n]) for n in sizes) + " | "
+                 + " | ".join(f"{oracle(first['forward'][n])} / {oracle(first['backward'][n])}" for n in sizes) + " |")
+    for proxy, info in proxies:
+        b = info["best_of_n"]
+        lines.append(f"| {proxy} | " + " | ".join(cell(b["all"][n]) for n in sizes) + " | "
+                     + " | ".join(f"{cell(b['forward'][n])} / {cell(b['backward'][n])}" for n in sizes) + " |")
+    return lines
+
+
+def _comparison_lines(result: Mapping[str, Any]) -> list[str]:
+    comparisons = result.get("comparisons") or []
+    lines = []
+    if result.get("ensemble"):
+        lines += ["", f"**Ensemble.** `{result['ensemble']['name']}`: {result['ensemble']['note']}."]
+    if not comparisons:
+        return lines
+    lines += [
+        "",
+        "## Paired comparisons (Kendall tau of a minus b, same bootstrap draws)",
+        "",
+        "| a | b | cells | n | tau(a) - tau(b) [CI] | intervals separate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in comparisons:
+        d = c["kendall_difference"]
+        if d is None:
+            lines.append(f"| {c['a']} | {c['b']} | {c['subset']} | <3 | n/a | |")
+            continue
+        ci = f" [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" if d["ci"] else ""
+        lines.append(f"| {c['a']} | {c['b']} | {c['subset']} | {d['n']} | {d['value']:+.3f}{ci} | "
+                     f"{'yes' if d['separate'] else 'no'} |")
+    return lines
 
 
 def _scatter(ax: Any, proxy: str, info: Mapping[str, Any], result: Mapping[str, Any]) -> None:
@@ -495,6 +708,10 @@ def write_plots(result: Mapping[str, Any], out_dir: PathLike) -> list[Path]:
         for k, (proxy, info) in enumerate(proxies):
             _scatter(fig.add_subplot(rows, cols, k + 1), proxy, info, result)
         save(fig, "scatter_grid.png")
+    if proxies:
+        save(_forest_figure(result, Figure), "kendall_forest.png")
+        if any(e is not None for _, info in proxies for e in info.get("best_of_n", {}).get("all", {}).values()):
+            save(_best_of_n_figure(result, Figure), "best_of_n.png")
     ceiling = result.get("noise_ceiling")
     if ceiling:
         fig = Figure(figsize=(4.2, 3.4))
@@ -508,6 +725,73 @@ def write_plots(result: Mapping[str, Any], out_dir: PathLike) -> list[Path]:
         ax.set_ylabel(f"seed {ceiling['seeds'][1]} (%)", fontsize=8)
         save(fig, "noise_ceiling.png")
     return written
+
+
+def _forest_figure(result: Mapping[str, Any], figure: Any) -> Any:
+    """Kendall tau with its interval per proxy and kind of cell, against the noise ceiling."""
+    proxies = sorted(result["proxies"], key=lambda p: result["proxies"][p]["subsets"]["all"]["kendall"]["value"] or -2)
+    fig = figure(figsize=(6.4, 0.9 + 0.42 * len(proxies)))
+    ax = fig.add_subplot(1, 1, 1)
+    styles = (("all", "k", 0.0), ("forward", "tab:blue", -0.22), ("backward", "tab:red", 0.22))
+    for subset, colour, offset in styles:
+        for row, proxy in enumerate(proxies):
+            stat = result["proxies"][proxy]["subsets"][subset]["kendall"]
+            if stat["value"] is None:
+                continue
+            low, high = stat["ci"] if stat["ci"] else (stat["value"], stat["value"])
+            ax.errorbar(stat["value"], row + offset, xerr=[[max(0.0, stat["value"] - low)], [max(0.0, high - stat["value"])]], fmt="o",
+                        ms=3.5, c=colour, lw=1)
+        ax.plot([], [], "o-", ms=3.5, c=colour, lw=1, label={"all": "all cells", "forward": "forward-only",
+                                                            "backward": "backward edges"}[subset])
+    ceiling = result.get("noise_ceiling")
+    if ceiling and ceiling["kendall"]["value"] is not None:
+        value = ceiling["kendall"]["value"]
+        ax.axvline(value, c="tab:green", lw=1.2, label=f"noise ceiling {value:+.2f}")
+        if ceiling["kendall"]["ci"]:
+            ax.axvspan(*ceiling["kendall"]["ci"], color="tab:green", alpha=0.12, lw=0)
+    ax.axvline(0.0, c="grey", lw=0.6, ls=":")
+    ax.set_yticks(range(len(proxies)), proxies, fontsize=8)
+    ax.set_xlabel("Kendall $\\tau$ with trained accuracy (95% bootstrap interval)", fontsize=8)
+    ax.set_title(f"{result['benchmark']}: {result['n_cells']} cells", fontsize=9)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def _best_of_n_figure(result: Mapping[str, Any], figure: Any) -> Any:
+    """Expected percentile of the best-of-N pick against N, per proxy, with the oracle and random picks."""
+    fig = figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot(1, 1, 1)
+    first = None
+    curves = {}
+    for proxy, info in result["proxies"].items():
+        entries = [e for e in info["best_of_n"]["all"].values() if e is not None]
+        if entries:
+            curves[proxy] = entries
+            first = first or entries
+    # ours, the ensemble and the three best others by their mean percentile get a colour; the rest are grey
+    others = sorted((p for p in curves if p not in OUR_PROXIES and not p.startswith("rank_avg")),
+                    key=lambda p: -np.mean([e["expected_percentile"] for e in curves[p]]))
+    named = [p for p in curves if p in OUR_PROXIES or p.startswith("rank_avg")] + others[:3]
+    for proxy, entries in curves.items():
+        xs, ys = [e["n"] for e in entries], [e["expected_percentile"] for e in entries]
+        if proxy in named:
+            ax.plot(xs, ys, marker="o", ms=3, lw=1.6, label=proxy)
+        else:
+            ax.plot(xs, ys, c="lightgrey", lw=0.8, zorder=0)
+    if len(named) < len(curves):
+        ax.plot([], [], c="lightgrey", lw=0.8, label=f"{len(curves) - len(named)} other proxies")
+    if first:
+        ax.plot([e["n"] for e in first], [e["oracle_percentile"] for e in first], c="k", ls="--", lw=1, label="oracle")
+        ax.axhline(50.0, c="grey", ls=":", lw=1, label="random pick")
+        ax.set_xscale("log")
+        ax.set_xticks([e["n"] for e in first], [str(e["n"]) for e in first])
+    ax.set_xlabel("N candidates scored", fontsize=8)
+    ax.set_ylabel("accuracy percentile of the pick", fontsize=8)
+    ax.set_title(f"{result['benchmark']}: best of N", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, ncol=2, loc="best")
+    return fig
 
 
 def _safe(name: str) -> str:
@@ -527,6 +811,15 @@ def write_report(result: Mapping[str, Any], out_dir: PathLike, plots: bool = Tru
 
 
 # ---- command line -------------------------------------------------------------------------------------------
+def _target_seed(text: str) -> Union[int, str]:
+    if text == "mean":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a training seed (an int) or 'mean', got {text!r}") from None
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", default="spiking_nb201_fmnist",
                         help="shipped benchmark name, table JSON, or build directory (default: %(default)s)")
@@ -536,6 +829,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proxies", default=None, help="comma-separated proxies (default: all in the table)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--target", default="test_accuracy", choices=TARGETS)
+    parser.add_argument("--target-seed", default=None, type=_target_seed, metavar="SEED|mean",
+                        help="training seed of the target, or 'mean' over each cell's seeds (default: the primary seed)")
     parser.add_argument("--n-resamples", type=int, default=N_RESAMPLES, help="bootstrap resamples (%(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (%(default)s)")
     parser.add_argument("--level", type=float, default=LEVEL, help="interval level (%(default)s)")
@@ -572,7 +867,7 @@ def _run(args: argparse.Namespace) -> int:
         table = zc_module.compute_zc(args.benchmark, out / "zc.json", proxies, data_dir=args.data_dir,
                                      progress=not args.no_progress, **options)
     result = correlate(args.benchmark, table, proxies, target=args.target, n_resamples=args.n_resamples,
-                       seed=args.seed, level=args.level)
+                       seed=args.seed, level=args.level, target_seed=args.target_seed)
     result["zc_file"] = str(args.zc) if args.zc is not None else str(out / "zc.json")
     written = write_report(result, out, plots=not args.no_plots)
     print(markdown_report(result))

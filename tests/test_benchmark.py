@@ -70,6 +70,20 @@ def test_query_answers_every_metric_by_hand(tiny_table):
     assert math.isnan(api.query("1,1,0,1,1,1", "val_loss"))
 
 
+def test_query_mean_over_seeds(tiny_table):
+    api = load(tiny_table)
+    assert api.query(AUTHORS_CIFAR10, "test_accuracy", seed="mean") == 69.0  # (70.0 + 68.0) / 2
+    assert api.query(AUTHORS_CIFAR100, "test_accuracy", seed="mean") == 74.75  # (75.5 + 74.0) / 2
+    assert api.query("2,2,2,2,2,2", "test_accuracy", seed="mean") == api.query("2,2,2,2,2,2", "test_accuracy")
+    assert api.query(AUTHORS_CIFAR10, "params", seed="mean") == 7312
+    means = api.column("test_accuracy", seed="mean")
+    assert len(means) == len(api) and means[0] == 69.0
+    with pytest.raises(ValueError, match="'raw' needs one seed"):
+        api.query(AUTHORS_CIFAR10, "raw", seed="mean")
+    with pytest.raises(ValueError, match="seed must be an int, None .* or 'mean', got 'avg'"):
+        api.query(AUTHORS_CIFAR10, "test_accuracy", seed="avg")
+
+
 def test_query_accepts_spec_arch_string_op_indices_and_matrix(tiny_table):
     api = load(tiny_table)
     forms = [AUTHORS_CIFAR100, AUTHORS_CIFAR100.to_str(), (2, 6, 3, 2, 1, 2), [2, 6, 3, 2, 1, 2], "2,6,3,2,1,2",

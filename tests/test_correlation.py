@@ -166,3 +166,72 @@ def test_cli_writes_every_output(tmp_path, capsys):
     assert main(["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--proxies", "nope",
                  "--out", str(tmp_path / "x")]) == 2
     assert "'nope' not in the zero-cost table" in capsys.readouterr().err
+
+
+# ---- search-level view, ensemble, paired comparisons --------------------------------------------------------
+def test_best_of_n_by_hand():
+    targets = [1.0, 2.0, 3.0, 4.0]
+    # n = the whole pool: the pick is deterministic; percentiles of 1, 2, 3, 4 among them: 12.5 ... 87.5
+    reversed_ = correlation.best_of_n([4.0, 3.0, 2.0, 1.0], targets, 4, n_resamples=5)
+    assert reversed_["expected_percentile"] == 12.5 and reversed_["oracle_percentile"] == 87.5
+    assert reversed_["expected_accuracy"] == 1.0 and reversed_["pool"] == 4
+    # missing scores rank lowest, below -inf's peers only by tie: cell 1 is the only scored one
+    assert correlation.best_of_n([None, 1.0, float("-inf"), None], targets, 4, n_resamples=5)["expected_percentile"] == 37.5
+    # a perfect proxy always finds the oracle's cell; any pool, any n
+    perfect = correlation.best_of_n(targets, targets, 2, n_resamples=300, seed=1)
+    assert perfect["expected_percentile"] == perfect["oracle_percentile"]
+    # best of 2 from 4 by hand: max of a random pair is 2, 3, 3, 4, 4, 4 -> mean percentile (37.5 + 2*62.5 + 3*87.5) / 6
+    assert perfect["oracle_percentile"] == pytest.approx((37.5 + 2 * 62.5 + 3 * 87.5) / 6, abs=3.0)
+    # a restricted pool draws from it only but ranks the pick among all cells
+    pool = np.array([True, True, False, False])
+    assert correlation.best_of_n(targets, targets, 2, pool, n_resamples=5)["expected_percentile"] == 37.5
+    assert correlation.best_of_n(targets, targets, 3, pool) is None  # fewer than n cells in the pool
+    with pytest.raises(ValueError, match="n"):
+        correlation.best_of_n(targets, targets, 0)
+
+
+def test_rank_average_and_paired_difference():
+    assert correlation.rank_average([1.0, 2.0, 3.0], [30.0, 10.0, 20.0]) == [2.0, 1.5, 2.5]
+    # a missing score in either list makes the cell missing; ranks are over the rest
+    assert correlation.rank_average([1.0, None, 3.0, float("-inf")], [5.0, 1.0, 6.0, 4.0]) == [2.0, None, 3.0, 1.0]
+    with pytest.raises(ValueError, match="equal length"):
+        correlation.rank_average([1.0], [1.0, 2.0])
+    t = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    opposite = correlation.paired_difference(t, [-v for v in t], t, n_resamples=50)
+    assert opposite["value"] == pytest.approx(2.0) and opposite["separate"] and opposite["n"] == 6
+    same = correlation.paired_difference(t, t, t, n_resamples=50)
+    assert same["value"] == 0.0 and same["ci"] == [0.0, 0.0] and not same["separate"]
+    assert correlation.paired_difference([1.0, None], [1.0, 2.0], [1.0, 2.0]) is None  # fewer than 3 cells
+
+
+def test_correlate_adds_best_of_n_ensemble_and_comparisons(tmp_path):
+    fake = _fake_zc()
+    for entry in fake["synthetic"].values():  # rename: 'good' plays sahd, 'bad' plays one of NASLib's
+        entry["sahd"], entry["snip"] = entry.pop("good"), entry.pop("bad")
+        entry["hd"] = {"score": 1.0, "time": 0.0}
+    result = correlation.correlate(TINY, fake, n_resamples=50, best_of=(2, 7), target_seed="mean")
+    assert result["target_seed"] == "mean"
+    assert result["ensemble"]["of"] == ["sahd", "snip"] and "rank_avg(sahd+snip)" in result["proxies"]
+    # sahd ranks every scored cell in accuracy order, so best of all 7 is the best cell (100 - 100/14)
+    assert result["proxies"]["sahd"]["best_of_n"]["all"]["7"]["expected_percentile"] == pytest.approx(100 - 50 / 7)
+    assert result["proxies"]["sahd"]["best_of_n"]["forward"]["7"] is None  # 3 forward-only cells
+    pairs = {(c["a"], c["b"], c["subset"]) for c in result["comparisons"]}
+    assert ("sahd", "hd", "all") in pairs and ("rank_avg(sahd+snip)", "sahd", "backward") in pairs
+    assert ("sahd", "sahd_reference", "all") not in pairs  # no sahd_reference in this table
+    report = correlation.markdown_report(result)
+    assert "## Best of N" in report and "## Paired comparisons" in report and "mean over each cell's seeds" in report
+    correlation.write_plots(result, tmp_path)
+    for name in ("kendall_forest.png", "best_of_n.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_target_seed(tmp_path, capsys):
+    zc_path = tmp_path / "zc.json"
+    zc.write_zc(zc_path, _fake_zc())
+    args = ["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--n-resamples", "20", "--no-plots"]
+    assert main(args + ["--out", str(tmp_path / "m"), "--target-seed", "mean"]) == 0
+    result = json.loads((tmp_path / "m" / "correlation.json").read_text())
+    assert result["target_seed"] == "mean" and result["targets"][0] == 69.0  # (70 + 68) / 2
+    with pytest.raises(SystemExit):
+        main(args + ["--out", str(tmp_path / "x"), "--target-seed", "avg"])
+    assert "expected a training seed (an int) or 'mean', got 'avg'" in capsys.readouterr().err

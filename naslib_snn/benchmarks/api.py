@@ -42,6 +42,7 @@ __all__ = [
     "DATA_DIR",
     "FORMAT",
     "FORMAT_VERSION",
+    "MEAN",
     "METRICS",
     "BenchmarkInfo",
     "SpikingBenchmarkAPI",
@@ -69,6 +70,9 @@ METRICS: tuple[str, ...] = (
     "firing_rate",
     "raw",
 )
+
+#: ``query(..., seed=MEAN)``: the mean over a cell's training seeds
+MEAN = "mean"
 
 SpecLike = Union[CellSpec, str, Sequence[int]]
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], "SpikingBenchmarkAPI"]
@@ -313,7 +317,7 @@ class SpikingBenchmarkAPI:
         return parsed
 
     # ---- queries ----------------------------------------------------------------------------------
-    def query(self, spec: SpecLike, metric: str, epoch: Optional[int] = -1, seed: Optional[int] = None) -> Any:
+    def query(self, spec: SpecLike, metric: str, epoch: Optional[int] = -1, seed: Union[int, str, None] = None) -> Any:
         """One training result of one cell.
 
         Args:
@@ -323,7 +327,9 @@ class SpikingBenchmarkAPI:
                 run of ``seed`` when one is given.
             epoch: -1 (or None) for the final result; ``e >= 0`` for the value after epoch ``e``
                 (0-based); other negative values count from the last epoch. ``params`` ignores it.
-            seed: a training seed; None is the primary seed, which every cell has.
+            seed: a training seed; None is the primary seed, which every cell has; ``"mean"`` is the
+                mean over all of the cell's seeds (1 or more; not for ``raw``). NaN if any seed's
+                value is NaN.
 
         Returns:
             A float (int for ``params``; NaN where the value was not finite) or, for ``raw``, a dict.
@@ -337,6 +343,13 @@ class SpikingBenchmarkAPI:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
         key = self._lookup(spec)
+        if isinstance(seed, str):
+            if seed != MEAN:
+                raise ValueError(f"seed must be an int, None (the primary seed) or {MEAN!r}, got {seed!r}")
+            if metric == "raw":
+                raise ValueError(f"metric 'raw' needs one seed, not {MEAN!r}; seeds of {key.to_str()}: {self.seeds(key)}")
+            values = [self.query(key, metric, epoch=epoch, seed=s) for s in self.seeds(key)]
+            return values[0] if metric == "params" else math.fsum(values) / len(values)
         if metric == "raw" and seed is None:
             return copy.deepcopy(self._cells[key])
         run = self._run(key, seed)
@@ -372,7 +385,7 @@ class SpikingBenchmarkAPI:
             raise KeyError(f"cell {key.to_str()} has no run with seed {chosen!r}; its seeds: {sorted(runs)}")
         return runs[chosen]
 
-    def column(self, metric: str, seed: Optional[int] = None, epoch: Optional[int] = -1) -> list[Any]:
+    def column(self, metric: str, seed: Union[int, str, None] = None, epoch: Optional[int] = -1) -> list[Any]:
         """``query(spec, metric, epoch, seed)`` for every cell, in table order."""
         return [self.query(spec, metric, epoch=epoch, seed=seed) for spec in self._specs]
 
