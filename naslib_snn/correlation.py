@@ -655,6 +655,37 @@ def _comparison_lines(result: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def side_by_side_markdown(results: Mapping[str, Mapping[str, Any]], statistic: str = "kendall") -> str:
+    """One table comparing studies (e.g. benchmark v1 and v2): ``statistic`` with its interval per
+    proxy and kind of cell, the noise ceilings first; proxies absent from a study show as "-"."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic {statistic!r}; expected one of {', '.join(STATISTICS)}")
+    labels = list(results)
+    header = " | ".join(f"{label}: {subset}" for subset in SUBSETS for label in labels)
+    lines = [
+        "| proxy | " + header + " |",
+        "|---|" + "---|" * (len(SUBSETS) * len(labels)),
+    ]
+    ceilings = []
+    for label in labels:
+        ceiling = results[label].get("noise_ceiling")
+        ceilings.append(f"*{_fmt(ceiling[statistic])} (n={ceiling['n_pairs']})*" if ceiling else "-")
+    lines.append("| *noise ceiling* | " + " | ".join(ceilings + ["" for _ in labels] * (len(SUBSETS) - 1)) + " |")
+    lines.append("| *cells* | " + " | ".join(
+        str(results[label][key]) for key in ("n_cells", "n_forward", "n_backward") for label in labels) + " |")
+    proxies: list[str] = []
+    for label in labels:
+        proxies += [p for p in results[label]["proxies"] if p not in proxies]
+    for proxy in proxies:
+        row = []
+        for subset in SUBSETS:
+            for label in labels:
+                info = results[label]["proxies"].get(proxy)
+                row.append(_fmt(info["subsets"][subset][statistic]) if info else "-")
+        lines.append(f"| {proxy} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _scatter(ax: Any, proxy: str, info: Mapping[str, Any], result: Mapping[str, Any]) -> None:
     from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec  # noqa: PLC0415
 
@@ -839,6 +870,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zc-batch-size", type=int, default=None, help="scoring batch size, when computing it")
     parser.add_argument("--zc-num-batches", type=int, default=None, help="scoring batches, when computing it")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--compare", nargs="+", default=None, metavar="LABEL=DIR",
+                        help="instead of a study: put earlier studies (DIR/correlation.json) side by side into "
+                             "OUT/side_by_side.md, e.g. --compare v1=docs/results v2=docs/results/v2")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -851,8 +885,32 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _compare(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    results = {}
+    for item in args.compare:
+        label, sep, directory = item.partition("=")
+        if not sep or not label or not directory:
+            raise ValueError(f"--compare expects LABEL=DIR (e.g. v1=docs/results), got {item!r}")
+        path = Path(directory) / "correlation.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no study at {path}; run `naslib-snn correlate ... --out {directory}` first")
+        results[label] = json.loads(path.read_text(encoding="utf-8"))
+    text = side_by_side_markdown(results)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "side_by_side.md", text)
+    print(text)
+    print(f"wrote {out / 'side_by_side.md'}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from naslib_snn.benchmarks import zc as zc_module  # noqa: PLC0415
+
+    if args.compare:
+        return _compare(args)
 
     proxies = [p.strip() for p in args.proxies.split(",") if p.strip()] if args.proxies else None
     out = Path(args.out)

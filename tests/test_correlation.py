@@ -235,3 +235,23 @@ def test_cli_target_seed(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(args + ["--out", str(tmp_path / "x"), "--target-seed", "avg"])
     assert "expected a training seed (an int) or 'mean', got 'avg'" in capsys.readouterr().err
+
+
+def test_compare_puts_studies_side_by_side(tmp_path, capsys):
+    zc_path = tmp_path / "zc.json"
+    zc.write_zc(zc_path, _fake_zc())
+    base = ["correlate", "--benchmark", str(TINY), "--zc", str(zc_path), "--n-resamples", "20", "--no-plots"]
+    assert main(base + ["--out", str(tmp_path / "a")]) == 0
+    assert main(base + ["--out", str(tmp_path / "b"), "--proxies", "good"]) == 0
+    capsys.readouterr()
+    assert main(["correlate", "--out", str(tmp_path / "cmp"), "--compare", f"v1={tmp_path / 'a'}",
+                 f"v2={tmp_path / 'b'}"]) == 0
+    table = (tmp_path / "cmp" / "side_by_side.md").read_text()
+    assert table.splitlines()[0].startswith("| proxy | v1: all | v2: all | v1: forward | v2: forward |")
+    assert "| *cells* | 7 | 7 | 3 | 3 | 4 | 4 |" in table
+    bad_row = next(line for line in table.splitlines() if line.startswith("| bad |"))
+    assert bad_row.count(" - ") == 3 and "-1.000" in bad_row  # v2 has no 'bad'
+    assert main(["correlate", "--out", str(tmp_path / "x"), "--compare", "v1"]) == 2
+    assert "expects LABEL=DIR" in capsys.readouterr().err
+    assert main(["correlate", "--out", str(tmp_path / "x"), "--compare", f"v3={tmp_path / 'none'}"]) == 2
+    assert "no study at" in capsys.readouterr().err
