@@ -543,6 +543,16 @@ def markdown_report(result: Mapping[str, Any]) -> str:
             "No proxy can rank cells more consistently than a second training run does.",
             "",
         ]
+        r = ceiling["pearson"]["value"]
+        if result["target_seed"] == "mean" and r is not None and r > 0:
+            lines += [
+                f"The target here is the mean of the seeds, which is less noisy than one run. By the "
+                f"Spearman-Brown formula its reliability is 2r/(1+r) = {2 * r / (1 + r):.3f} for Pearson r = {r:.3f} "
+                f"between seeds, so even the cells' true accuracy would reach a Pearson r of only about "
+                f"{math.sqrt(2 * r / (1 + r)):.3f} with it (the seed-to-seed ceiling above stays the conservative "
+                "reference for the rank statistics).",
+                "",
+            ]
     else:
         lines += ["## Noise ceiling", "", "No cell was trained with a second seed.", ""]
     lines += [

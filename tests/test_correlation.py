@@ -232,6 +232,8 @@ def test_cli_target_seed(tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path / "m"), "--target-seed", "mean"]) == 0
     result = json.loads((tmp_path / "m" / "correlation.json").read_text())
     assert result["target_seed"] == "mean" and result["targets"][0] == 69.0  # (70 + 68) / 2
+    r = result["noise_ceiling"]["pearson"]["value"]
+    assert f"2r/(1+r) = {2 * r / (1 + r):.3f}" in (tmp_path / "m" / "correlation.md").read_text()
     with pytest.raises(SystemExit):
         main(args + ["--out", str(tmp_path / "x"), "--target-seed", "avg"])
     assert "expected a training seed (an int) or 'mean', got 'avg'" in capsys.readouterr().err
