@@ -15,6 +15,9 @@ Tasks:
                       score it with SAHD, C=16, B=64, T=5, 32x32, the authors' CIFAR-100 cell,
                       2 threads (``--threads``).
   score-paper         the same at paper scale: C=128, B=256, 2 batches (slow: ~minutes each, no warm-up).
+  train-fw-bf16, train-bw-bf16, score-bf16
+                      the same tasks with this checkout in bfloat16 autocast (``bf16_autocast.py``, a
+                      prototype: the package has no bf16 mode), the baseline in float32 as always.
 
 Usage::
 
@@ -36,11 +39,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CIFAR100_CELL = "0302 0030 3003 0000"  # authors' CIFAR-100 cell (backward conv3x3 2->0)
 FORWARD_CELL = "0302 0030 0003 0000"  # the same without the backward edge
-TASKS = ("train-fw", "train-bw", "score", "score-paper")
+BASE_TASKS = ("train-fw", "train-bw", "score", "score-paper")
+BF16_SUFFIX = "-bf16"
+TASKS = (*BASE_TASKS, *(name + BF16_SUFFIX for name in ("train-fw", "train-bw", "score")))
 
 # The worker: reads one JSON task per line on stdin, answers one JSON line on stdout.
 WORKER = r'''
-import json, os, sys, time, tempfile
+import contextlib, json, os, sys, time, tempfile
 import torch
 from naslib_snn import parse_arch
 
@@ -52,7 +57,18 @@ def score_network(spec, channels, timesteps, size, seed):
         return SpikingNB201Network(spec, num_classes=10, in_channels=3, channels=channels,
                                    timesteps=timesteps, image_size=size, multi_step=False)
 
+def precision(task):
+    if task["precision"] == "fp32":
+        return contextlib.nullcontext()
+    sys.path.insert(0, task["bench_dir"])  # only the current side is sent bf16 tasks
+    from bf16_autocast import bf16_autocast
+    return bf16_autocast()
+
 def run(task):
+    with precision(task):
+        return run_fp(task)
+
+def run_fp(task):
     torch.set_num_threads(task["threads"])
     if task["kind"] == "train":
         from naslib_snn.train import TrainConfig, train
@@ -78,6 +94,13 @@ for line in sys.stdin:
 
 
 def task_spec(name: str, args: argparse.Namespace) -> dict:
+    """The task ``name`` as this checkout runs it (``precision`` "bf16" for the ``-bf16`` tasks)."""
+    if name.endswith(BF16_SUFFIX):
+        return dict(task_spec(name[: -len(BF16_SUFFIX)], args), precision="bf16", bench_dir=str(REPO / "bench"))
+    return dict(_fp32_task_spec(name, args), precision="fp32")
+
+
+def _fp32_task_spec(name: str, args: argparse.Namespace) -> dict:
     if name in ("train-fw", "train-bw"):
         return {"kind": "train", "cell": FORWARD_CELL if name == "train-fw" else CIFAR100_CELL,
                 "images": args.train_images, "threads": 1}
@@ -129,22 +152,24 @@ def main() -> None:
     try:
         for name in args.tasks:
             task = task_spec(name, args)
+            # the baseline always runs float32: it has no other mode
+            tasks = {"baseline": dict(task, precision="fp32"), "current": task}
             if name != "score-paper":  # minutes per run: first-call costs do not matter there
-                for worker in workers.values():  # warm-up: imports, allocator, first-call costs
-                    worker.run(task)
+                for label, worker in workers.items():  # warm-up: imports, allocator, first-call costs
+                    worker.run(tasks[label])
             times: dict[str, list[float]] = {label: [] for label in workers}
             extra: dict[str, dict] = {}
             for repeat in range(args.repeats):
                 order = list(workers.items()) if repeat % 2 == 0 else list(reversed(workers.items()))
                 for label, worker in order:
-                    result = worker.run(task)
+                    result = worker.run(tasks[label])
                     times[label].append(result.pop("seconds"))
                     extra[label] = result
             before, after = statistics.median(times["baseline"]), statistics.median(times["current"])
-            rows.append({"task": name, "baseline_s": before, "current_s": after, "speedup": before / after,
+            rows.append({"task": name, "current_precision": task["precision"], "baseline_s": before, "current_s": after, "speedup": before / after,
                          "baseline_runs": times["baseline"], "current_runs": times["current"],
                          "baseline_result": extra["baseline"], "current_result": extra["current"]})
-            print(f"{name:<12} baseline {before:8.3f} s   current {after:8.3f} s   speed-up {before / after:5.2f}x   "
+            print(f"{name:<13} baseline {before:8.3f} s   current {after:8.3f} s   speed-up {before / after:5.2f}x   "
                   f"{extra['baseline']} / {extra['current']}", flush=True)
     finally:
         for worker in workers.values():
