@@ -63,6 +63,7 @@ TARGETS = ("test_accuracy", "val_accuracy", "train_accuracy")
 BEST_OF = (10, 50, 100)  # the best-of-N view: the paper draws N candidates and keeps the best-scoring one
 OUR_PROXIES = ("sahd", "sahd_reference", "hd")
 ENSEMBLE_BASE = "sahd"
+ENSEMBLE_COVERAGE = 0.9  # the ensemble's partner must score at least this share of the cells
 #: paired Kendall comparisons: the paper's SAHD (Eq. 9) vs the authors' code's SAHD vs NASWOT's HD
 COMPARISONS = (("sahd", "sahd_reference"), ("sahd", "hd"), ("sahd_reference", "hd"))
 _CHUNK_ELEMENTS = 4_000_000  # pairwise-sign elements per chunk in the vectorised Kendall tau
@@ -468,8 +469,12 @@ def _add_ensemble(result: dict[str, Any], specs: Sequence[Any], targets: np.ndar
                   best_of: Sequence[int], n_resamples: int, seed: int, level: float) -> None:
     """The rank-average row and the paired comparisons (see :func:`correlate`)."""
     proxies = result["proxies"]
-    others = {p: info["subsets"]["all"]["kendall"]["value"] for p, info in proxies.items() if p not in OUR_PROXIES}
-    others = {p: v for p, v in others.items() if v is not None}
+    others = {}
+    for proxy, info in proxies.items():
+        stat = info["subsets"]["all"]
+        covered = stat["n_cells"] - stat["n_missing"] >= ENSEMBLE_COVERAGE * stat["n_cells"]
+        if proxy not in OUR_PROXIES and covered and stat["kendall"]["value"] is not None:
+            others[proxy] = stat["kendall"]["value"]
     comparisons = [pair for pair in COMPARISONS if pair[0] in proxies and pair[1] in proxies]
     if others:
         partner = max(others, key=lambda p: others[p])
@@ -478,8 +483,9 @@ def _add_ensemble(result: dict[str, Any], specs: Sequence[Any], targets: np.ndar
         proxies[name] = _proxy_result(name, scores, {}, specs, targets, groups, best_of, n_resamples, seed, level)
         proxies[name]["ensemble_of"] = [ENSEMBLE_BASE, partner]
         result["ensemble"] = {"name": name, "of": [ENSEMBLE_BASE, partner],
-                              "note": f"{partner} is the best other proxy by Kendall tau on all cells, chosen on the "
-                                      "same cells, so this row is optimistic"}
+                              "note": f"{partner} is the best other proxy by Kendall tau on all cells (among those that score "
+                                      f"at least {ENSEMBLE_COVERAGE:.0%} of them), chosen on the same cells, so this "
+                                      "row is optimistic"}
         comparisons += [(name, ENSEMBLE_BASE), (name, partner)]
     result["comparisons"] = [
         {"a": a, "b": b, "subset": subset,

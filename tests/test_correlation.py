@@ -206,9 +206,13 @@ def test_rank_average_and_paired_difference():
 
 def test_correlate_adds_best_of_n_ensemble_and_comparisons(tmp_path):
     fake = _fake_zc()
-    for entry in fake["synthetic"].values():  # rename: 'good' plays sahd, 'bad' plays one of NASLib's
+    for k, entry in enumerate(fake["synthetic"].values()):  # 'good' plays sahd, 'bad' one of NASLib's
         entry["sahd"], entry["snip"] = entry.pop("good"), entry.pop("bad")
+        if entry["snip"]["score"] is None:
+            entry["snip"] = {"score": -100.0, "time": 0.0}
         entry["hd"] = {"score": 1.0, "time": 0.0}
+        # a perfect proxy that scores only 3 of 7 cells may not be the ensemble's partner
+        entry["fisher"] = {"score": entry["sahd"]["score"] if k < 3 else None, "time": 0.0, "missing": "n/a"}
     result = correlation.correlate(TINY, fake, n_resamples=50, best_of=(2, 7), target_seed="mean")
     assert result["target_seed"] == "mean"
     assert result["ensemble"]["of"] == ["sahd", "snip"] and "rank_avg(sahd+snip)" in result["proxies"]
