@@ -166,23 +166,36 @@ def register_oracle(kind: str) -> Callable[[type[Oracle]], type[Oracle]]:
 class TabularOracle(Oracle):
     """A trained benchmark table: anything :func:`naslib_snn.benchmarks.load` accepts.
 
+    ``seed`` chooses the training run it answers from: None (the primary seed, which every cell
+    has), ``"mean"`` (the mean over each cell's seeds: less noisy where cells were trained twice,
+    as in ``spiking_nb201_fmnist_v2``) or one seed.
+
     Raises (on construction):
-        ValueError: the table is for another dataset than ``dataset`` (when given).
+        ValueError: the table is for another dataset than ``dataset`` (when given), or a ``seed``
+            that is none of the above or that the table's meta does not list.
     """
 
-    def __init__(self, benchmark: Any, dataset: Optional[str] = None) -> None:
+    def __init__(self, benchmark: Any, dataset: Optional[str] = None, seed: Union[int, str, None] = None) -> None:
         from naslib_snn.benchmarks import load  # noqa: PLC0415
+        from naslib_snn.benchmarks.api import MEAN  # noqa: PLC0415
 
         self.api = load(benchmark)
         if dataset is not None and dataset != self.api.dataset:
             raise ValueError(
                 f"benchmark {self.api.name!r} was trained on {self.api.dataset!r}, not on dataset {dataset!r}"
             )
+        seeds = list(self.api.meta.get("seeds") or [])
+        valid = seed is None or seed == MEAN or (isinstance(seed, int) and not isinstance(seed, bool) and seed in seeds)
+        if not valid:
+            raise ValueError(f"seed must be None (the primary seed), {MEAN!r} or one of the benchmark's seeds "
+                             f"{seeds}, got {seed!r}")
+        self.seed = seed
         super().__init__(self.api.dataset)
 
     def query(self, spec: CellSpec, metric: str, epoch: int = -1) -> Any:
-        """The table's value (primary seed). Raises KeyError for a cell the table does not hold."""
-        return self.api.query(spec, _check_metric(metric), epoch=epoch)
+        """The table's value (of :attr:`seed`). Raises KeyError for a cell the table does not hold."""
+        metric = _check_metric(metric)
+        return self.api.query(spec, metric, epoch=epoch, seed=None if metric == "raw" else self.seed)
 
     def learning_curve(self, spec: CellSpec, metric: str) -> list[float]:
         _check_metric(metric)
@@ -192,14 +205,14 @@ class TabularOracle(Oracle):
         column = history.get("epoch_seconds" if metric == "train_time" else metric)
         if column is None:
             raise ValueError(f"benchmark {self.api.name!r} did not record {metric!r} per epoch")
-        return [self.api.query(spec, metric, epoch=e) for e in range(len(column))]
+        return [self.api.query(spec, metric, epoch=e, seed=self.seed) for e in range(len(column))]
 
     def candidates(self) -> list[CellSpec]:
         return self.api.specs()
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "dataset": self.dataset, "benchmark": self.api.name, "cells": len(self.api),
-                "source": self.api.source}
+                "source": self.api.source, "seed": "primary" if self.seed is None else self.seed}
 
 
 # ---- training-free ------------------------------------------------------------------------------------

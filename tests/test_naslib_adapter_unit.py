@@ -147,6 +147,19 @@ def test_tabular_oracle_answers_from_the_table():
         TabularOracle(TINY, dataset="digits")
 
 
+def test_tabular_oracle_answers_one_seed_or_the_mean():
+    mean = TabularOracle(TINY, seed="mean")
+    assert mean.query(AUTHORS_CIFAR10, "test_accuracy") == 69.0  # seeds 0 and 1: (70 + 68) / 2
+    assert mean.query(AUTHORS_CIFAR10, "raw")["runs"][0]["seed"] == 0  # raw: the whole record
+    assert mean.describe()["seed"] == "mean" and TabularOracle(TINY).describe()["seed"] == "primary"
+    assert TabularOracle(TINY, seed=1).query(AUTHORS_CIFAR10, "test_accuracy") == 68.0
+    api = get_dataset_api("spiking_nb201", "synthetic", benchmark=str(TINY), seed="mean")
+    assert api["oracle"].query(AUTHORS_CIFAR10, "test_accuracy") == 69.0
+    for bad in ("avg", 7, True):
+        with pytest.raises(ValueError, match=f"seed must be None .*'mean' or one of the benchmark's seeds \\[0, 1\\], got {bad!r}"):
+            TabularOracle(TINY, seed=bad)
+
+
 def test_dataset_api_and_oracle_resolution():
     api = get_dataset_api("spiking_nb201", "synthetic", benchmark=str(TINY))
     assert isinstance(api["oracle"], TabularOracle) and api["api"].name == "tiny_fake"

@@ -65,7 +65,7 @@ NETWORK_KEYS = ("image_size", "channels", "timesteps", "hidden", "vote", "neuron
 SPACE_KEYS = ("backward", "require_path", "sampler", "multi_step", "instantiate_model", "data_dir", "loader_batches")
 #: our sections: an override may add any of their (checked) keys, e.g. `spiking.channels 8`
 OPEN_SECTIONS = ("spiking", "oracle", "train")
-ORACLE_KEYS = ("kind", "benchmark", "proxy", "batch_size", "num_batches", "cache_dir", "evaluate", "progress")
+ORACLE_KEYS = ("kind", "benchmark", "seed", "proxy", "batch_size", "num_batches", "cache_dir", "evaluate", "progress")
 
 #: NASLib's ``search`` keys that its discrete optimizers (rs, re, ls, bananas, npenas) and ``Trainer`` read
 #: without a fallback, with NASLib's values (``naslib/defaults/nb201_defaults.yaml`` and
@@ -217,7 +217,9 @@ def build_oracle_api(config: Any, kind: str, space: Any, train_config: Any, *,
     if kind == "tabular":
         if not options.get("benchmark"):
             raise ValueError("oracle kind 'tabular' needs oracle.benchmark (a shipped benchmark name or a table path)")
-        return get_dataset_api(SEARCH_SPACE, config.dataset, benchmark=options["benchmark"])
+        seed = options.get("seed")
+        return get_dataset_api(SEARCH_SPACE, config.dataset, benchmark=options["benchmark"],
+                               **({} if seed is None else {"seed": seed}))
     if kind == "training_free":
         return get_dataset_api(
             SEARCH_SPACE, config.dataset, oracle="training_free", proxy=options.get("proxy", "sahd"),
