@@ -1,5 +1,6 @@
 import json
 import math
+import os
 
 import pytest
 
@@ -36,3 +37,19 @@ def test_corrupt_middle_line_raises(tmp_path):
     path.write_text('{"a": 1}\nnot json\n{"a": 2}\n')
     with pytest.raises(ValueError, match="line 2"):
         list(read_jsonl(path))
+
+
+def test_atomic_write_permissions_follow_umask_and_existing_file(tmp_path):
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.json"
+        atomic_write_json(new, {"a": 1})
+        assert new.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        kept = tmp_path / "kept.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        atomic_write_json(kept, {"b": 2})
+        assert kept.stat().st_mode & 0o777 == 0o640
+        assert json.loads(kept.read_text()) == {"b": 2}
+    finally:
+        os.umask(old)
