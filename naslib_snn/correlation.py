@@ -279,13 +279,19 @@ def best_of_n(
     draw (missing scores rank lowest, like -inf; ties go to a random one of the tied cells). Returns
     ``{"n", "pool", "expected_percentile", "expected_accuracy", "oracle_percentile"}``, where the
     oracle picks the truly best cell of each draw (the ceiling of any proxy) and a random pick
-    averages 50; None when the pool has fewer than ``n`` cells with a finite accuracy.
+    averages 50; None when the pool has fewer than ``n`` cells with a finite accuracy, or when the
+    proxy scored none of the pool's cells (its "pick" would be a random cell).
     """
     n = require_int("n", n, 1)
     t = np.asarray(targets, dtype=np.float64)
     valid = np.isfinite(t)
     members = np.flatnonzero(valid if pool is None else (np.asarray(pool, dtype=bool) & valid))
     if len(members) < n:
+        return None
+    scored = np.array([v is not None and not np.isnan(float(v)) for v in scores], dtype=bool)
+    if len(scored) != len(t):
+        raise ValueError(f"scores and targets must have equal length, got {len(scored)} and {len(t)}")
+    if not scored[members].any():
         return None
     percentile = np.array([stats.percentileofscore(t[valid], v, kind="mean") if np.isfinite(v) else np.nan for v in t])
     ranks = _ranks_with_missing_lowest(scores)
@@ -452,8 +458,8 @@ def _proxy_result(proxy: str, scores: list[Optional[float]], reasons: dict[str, 
         "subsets": subsets,
         "missing_reasons": reasons,
         "best_cell": best_cell(specs, scores, targets),
-        "best_of_n": {
-            subset: {str(n): best_of_n(scores, targets, n, mask, n_resamples, _seed_for(seed, proxy, subset, str(n)))
+        "best_of_n": {  # the same draws for every proxy (common random numbers): one oracle, paired picks
+            subset: {str(n): best_of_n(scores, targets, n, mask, n_resamples, _seed_for(seed, "best_of", subset, str(n)))
                      for n in best_of}
             for subset, mask in groups.items()
         },
@@ -626,19 +632,19 @@ def _best_of_n_lines(result: Mapping[str, Any]) -> list[str]:
         "percentile among all cells; averaged over the bootstrap's number of draws. A random pick averages 50; "
         "the *oracle* row picks the truly best cell of each draw. Restricted pools (forward-only, backward) draw "
         "only from those cells but rank the pick among all cells, which tests the paper's claim that backward "
-        "cells are the better place to search.",
+        "cells are the better place to search. n/a: the pool has fewer than N cells, or the proxy scored none "
+        "of them.",
         "",
         "| proxy | " + " | ".join(f"N={n} all" for n in sizes) + " | "
         + " | ".join(f"N={n} fw / bw" for n in sizes) + " |",
         "|---|" + "---|" * (2 * len(sizes)),
     ]
-    first = proxies[0][1]["best_of_n"]
-
-    def oracle(entry: Optional[Mapping[str, Any]]) -> str:
+    def oracle(pool: str, n: Any) -> str:  # the same for every proxy that has an entry (same draws)
+        entry = next((info["best_of_n"][pool][n] for _, info in proxies if info["best_of_n"][pool][n]), None)
         return "n/a" if entry is None else f"{entry['oracle_percentile']:.1f}"
 
-    lines.append("| *oracle* | " + " | ".join(oracle(first["all"][n]) for n in sizes) + " | "
-                 + " | ".join(f"{oracle(first['forward'][n])} / {oracle(first['backward'][n])}" for n in sizes) + " |")
+    lines.append("| *oracle* | " + " | ".join(oracle("all", n) for n in sizes) + " | "
+                 + " | ".join(f"{oracle('forward', n)} / {oracle('backward', n)}" for n in sizes) + " |")
     for proxy, info in proxies:
         b = info["best_of_n"]
         lines.append(f"| {proxy} | " + " | ".join(cell(b["all"][n]) for n in sizes) + " | "

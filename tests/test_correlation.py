@@ -186,6 +186,12 @@ def test_best_of_n_by_hand():
     pool = np.array([True, True, False, False])
     assert correlation.best_of_n(targets, targets, 2, pool, n_resamples=5)["expected_percentile"] == 37.5
     assert correlation.best_of_n(targets, targets, 3, pool) is None  # fewer than n cells in the pool
+    # a proxy that scored none of the pool's cells has no pick (not a random one)
+    assert correlation.best_of_n([None] * 4, targets, 2) is None
+    assert correlation.best_of_n([None, None, 5.0, 6.0], targets, 2, pool) is None
+    assert correlation.best_of_n([float("-inf")] * 4, targets, 2, n_resamples=5) is not None  # -inf is a score
+    with pytest.raises(ValueError, match="equal length"):
+        correlation.best_of_n([1.0, 2.0], targets, 2)
     with pytest.raises(ValueError, match="n"):
         correlation.best_of_n(targets, targets, 0)
 
@@ -219,6 +225,9 @@ def test_correlate_adds_best_of_n_ensemble_and_comparisons(tmp_path):
     # sahd ranks every scored cell in accuracy order, so best of all 7 is the best cell (100 - 100/14)
     assert result["proxies"]["sahd"]["best_of_n"]["all"]["7"]["expected_percentile"] == pytest.approx(100 - 50 / 7)
     assert result["proxies"]["sahd"]["best_of_n"]["forward"]["7"] is None  # 3 forward-only cells
+    # every proxy sees the same draws, so the oracle's percentile is one number per pool and N
+    oracles = {info["best_of_n"]["all"]["2"]["oracle_percentile"] for info in result["proxies"].values()}
+    assert len(oracles) == 1
     pairs = {(c["a"], c["b"], c["subset"]) for c in result["comparisons"]}
     assert ("sahd", "hd", "all") in pairs and ("rank_avg(sahd+snip)", "sahd", "backward") in pairs
     assert ("sahd", "sahd_reference", "all") not in pairs  # no sahd_reference in this table
