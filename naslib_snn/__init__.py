@@ -12,6 +12,7 @@ from .search_spaces.spiking_nb201 import (
     SpikingNB201Space,
     parse_arch,
 )
+from .utils.malloc import tune_malloc
 
 __all__ = [
     "__version__",
@@ -22,6 +23,7 @@ __all__ = [
     "SpikingNB201Network",
     "parse_arch",
     "get_dataset_api",
+    "tune_malloc",
 ]
 
 

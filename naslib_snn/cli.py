@@ -12,6 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from ._version import __version__
+from .utils.malloc import tune_malloc
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``argparse.ArgumentDefaultsHelpFormatter`` that appends ``(default: X)`` only where it is true and useful.
@@ -59,6 +60,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser(command).parse_args(argv)
     if args.command is None:
         build_parser(None).print_help()
+        return 2
+    try:
+        tune_malloc()  # this process is ours: reuse freed tensor memory (naslib_snn.utils.malloc)
+    except ValueError as error:
+        print(f"naslib-snn: error: {error}", file=sys.stderr)
         return 2
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
     return int(module.run(args) or 0)

@@ -55,6 +55,7 @@ from naslib_snn.search_spaces.spiking_nb201.space import SAMPLERS, SpikingNB201S
 from naslib_snn.search_spaces.spiking_nb201.spec import CellSpec
 from naslib_snn.utils.checks import check_int
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, read_jsonl, repair_jsonl
+from naslib_snn.utils.malloc import tune_malloc
 from naslib_snn.utils.ray import RAY_TOKEN_HINT, RayConnectionError, connect_ray, import_ray  # noqa: F401 (re-exported)
 from naslib_snn.utils.seeds import derive_seed
 
@@ -278,6 +279,7 @@ def _init_worker(context: _ScoringContext) -> None:
 
     global _WORKER_CONTEXT, _WORKER_INPUTS
     torch.set_num_threads(1)
+    tune_malloc()
     _WORKER_CONTEXT = context
     _WORKER_INPUTS = [torch.from_numpy(np.array(batch)) for batch in context.batches]
 
@@ -389,6 +391,7 @@ def _ray_score(task: _Task, context: _ScoringContext) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    tune_malloc()
     inputs = [torch.from_numpy(np.array(batch)) for batch in context.batches]
     return _score_task(task, context, inputs)
 

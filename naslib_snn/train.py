@@ -47,6 +47,7 @@ from .search_spaces.spiking_nb201.ops import NEURONS
 from .search_spaces.spiking_nb201.spec import CellSpec, parse_arch
 from .utils.checks import check_int
 from .utils.io import atomic_write_bytes, atomic_write_json
+from .utils.malloc import tune_malloc
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -577,6 +578,7 @@ def train(spec: Union[CellSpec, str], config: TrainConfig, out_dir: Optional[Pat
     spec = parse_arch(spec)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    tune_malloc()  # reuse freed activation buffers instead of page-faulting fresh ones every step
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
         raise ValueError("resume=True needs out_dir (where the checkpoint is)")
