@@ -510,6 +510,12 @@ def _noise_ceiling(api: Any, target: str, n_resamples: int, seed: int, level: fl
     a = [p[1] for p in pairs]
     b = [p[2] for p in pairs]
     out = correlation_stats(a, b, n_resamples, seed, level, label="noise_ceiling")
+    backward = np.array([p[0].has_backward for p in pairs], dtype=bool)
+    out["subsets"] = {  # the ceiling of each kind of cell: proxies on a subset compare with these
+        subset: (correlation_stats(np.asarray(a)[mask], np.asarray(b)[mask], n_resamples, seed, level,
+                                   label=f"noise_ceiling/{subset}") if mask.sum() >= 3 else None)
+        for subset, mask in (("forward", ~backward), ("backward", backward))
+    }
     seeds = api.meta["seeds"]
     out.update({
         "n_pairs": len(pairs),
@@ -574,10 +580,12 @@ def markdown_report(result: Mapping[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     if ceiling:
-        lines.append(
-            f"| *noise ceiling* | repeated | {ceiling['kendall']['n']} | 0 | 0 | {_fmt(ceiling['kendall'])} | "
-            f"{_fmt(ceiling['spearman'])} | {_fmt(ceiling['pearson'])} |"
-        )
+        parts = [("repeated", ceiling)] + [(k, v) for k, v in ceiling.get("subsets", {}).items() if v]
+        for subset, c in parts:
+            lines.append(
+                f"| *noise ceiling* | {subset} | {c['kendall']['n']} | 0 | 0 | {_fmt(c['kendall'])} | "
+                f"{_fmt(c['spearman'])} | {_fmt(c['pearson'])} |"
+            )
     for proxy, info in result["proxies"].items():
         for subset in SUBSETS:
             s = info["subsets"][subset]
@@ -688,11 +696,13 @@ def side_by_side_markdown(results: Mapping[str, Mapping[str, Any]], statistic: s
         "| proxy | " + header + " |",
         "|---|" + "---|" * (len(SUBSETS) * len(labels)),
     ]
-    ceilings = []
-    for label in labels:
+    def ceiling_cell(label: str, subset: str) -> str:
         ceiling = results[label].get("noise_ceiling")
-        ceilings.append(f"*{_fmt(ceiling[statistic])} (n={ceiling['n_pairs']})*" if ceiling else "-")
-    lines.append("| *noise ceiling* | " + " | ".join(ceilings + ["" for _ in labels] * (len(SUBSETS) - 1)) + " |")
+        if ceiling and subset != "all":
+            ceiling = (ceiling.get("subsets") or {}).get(subset)
+        return f"*{_fmt(ceiling[statistic])} (n={ceiling[statistic]['n']})*" if ceiling else "-"
+
+    lines.append("| *noise ceiling* | " + " | ".join(ceiling_cell(label, s) for s in SUBSETS for label in labels) + " |")
     lines.append("| *cells* | " + " | ".join(
         str(results[label][key]) for key in ("n_cells", "n_forward", "n_backward") for label in labels) + " |")
     proxies: list[str] = []

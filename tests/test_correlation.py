@@ -131,6 +131,13 @@ def test_correlate_on_the_fake_table():
     # seeds 0/1 of the four repeated cells: (70, 68), (75.5, 74), (62, 63.5), (54, 51): same order
     assert ceiling["n_pairs"] == 4 and ceiling["kendall"]["value"] == pytest.approx(1.0)
     assert ceiling["mean_abs_difference"] == pytest.approx((2 + 1.5 + 1.5 + 3) / 4)
+    # per kind of cell: three backward pairs (same order in both seeds), one forward-only pair (too few)
+    assert ceiling["subsets"]["backward"]["kendall"]["n"] == 3
+    assert ceiling["subsets"]["backward"]["kendall"]["value"] == pytest.approx(1.0)
+    assert ceiling["subsets"]["forward"] is None
+    report = correlation.markdown_report(result)
+    assert "| *noise ceiling* | backward | 3 | 0 | 0 | +1.000" in report
+    assert "| *noise ceiling* | forward |" not in report
     with pytest.raises(ValueError, match="'synflow' not in the zero-cost table; it has good, bad"):
         correlation.correlate(TINY, _fake_zc(), proxies=["synflow"])
     with pytest.raises(ValueError, match="unknown target"):
