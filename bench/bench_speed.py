@@ -79,6 +79,9 @@ def run_fp(task):
         epoch = result["history"][0]
         return {"seconds": epoch["train_seconds"], "train_top1": round(epoch["train_top1"], 2)}
     from naslib_snn.predictors.registry import get_proxy
+    import naslib_snn
+    if hasattr(naslib_snn, "tune_malloc"):  # search's scoring workers tune malloc where the version has it
+        naslib_snn.tune_malloc()
     gen = torch.Generator().manual_seed(0)
     batches = [torch.randn(task["batch"], 3, task["size"], task["size"], generator=gen)
                for _ in range(task["batches"])]
