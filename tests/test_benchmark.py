@@ -511,3 +511,26 @@ def test_zc_provider_registry_refuses_duplicates(monkeypatch):
         zc.list_zc_proxies()
     with pytest.raises(ValueError, match="not a zero-cost provider"):
         zc.register_zc_provider(object())
+
+
+def test_the_shipped_v2_table_meets_its_specification():
+    api = load("spiking_nb201_fmnist_v2")
+    assert api.name == "spiking_nb201_fmnist_v2" and api.meta["complete"] is True
+    specs = list(api)
+    backward = [s for s in specs if s.has_backward]
+    assert len(specs) == 150 and len(backward) == 75 and len(specs) - len(backward) == 75
+    assert AUTHORS_CIFAR10 in specs[:2] and AUTHORS_CIFAR100 in specs[:2]
+    assert api.meta["seeds"][:2] == [0, 1] and len(api.repeat_pairs("test_accuracy")) == 150
+    recipe = api.meta["recipe"]
+    assert recipe["subset"] == 10000 and recipe["test_subset"] is None and recipe["test_every_epoch"] is False
+    for spec in specs[:5]:  # the mean over seeds is what the API answers for seed="mean"
+        runs = [api.query(spec, "test_accuracy", seed=seed) for seed in (0, 1)]
+        assert api.query(spec, "test_accuracy", seed="mean") == pytest.approx(sum(runs) / 2)
+    # the zero-cost table covers every cell; the spike scores exist everywhere (-inf: a silent network)
+    table = zc.load_zc(Path(__file__).resolve().parents[1] / "benchmark-build" / "zc_spiking_nb201_fmnist_v2.json")
+    entries = table["fashion_mnist"]
+    assert len(entries) == 150
+    for proxy in ("sahd", "sahd_reference", "hd"):
+        scores = [e[proxy]["score"] for e in entries.values()]
+        assert all(v is not None and not math.isnan(v) for v in scores)
+        assert sum(math.isfinite(v) for v in scores) >= 145
