@@ -812,6 +812,10 @@ def _forest_figure(result: Mapping[str, Any], figure: Any) -> Any:
         ax.axvline(value, c="tab:green", lw=1.2, label=f"noise ceiling {value:+.2f}")
         if ceiling["kendall"]["ci"]:
             ax.axvspan(*ceiling["kendall"]["ci"], color="tab:green", alpha=0.12, lw=0)
+        for subset, colour, _ in styles[1:]:  # each kind's own ceiling, where it has pairs enough
+            stat = ((ceiling.get("subsets") or {}).get(subset) or {}).get("kendall")
+            if stat and stat["value"] is not None:
+                ax.axvline(stat["value"], c=colour, lw=1, ls="--", label=f"ceiling, {subset} {stat['value']:+.2f}")
     ax.axvline(0.0, c="grey", lw=0.6, ls=":")
     ax.set_yticks(range(len(proxies)), proxies, fontsize=8)
     ax.set_xlabel("Kendall $\\tau$ with trained accuracy (95% bootstrap interval)", fontsize=8)
