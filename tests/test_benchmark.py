@@ -229,6 +229,23 @@ def test_builder_resumes_after_an_injected_failure_without_duplicates(tmp_path):
         builder.build(out, plan=other, resume=True, train_fn=flaky_train, config_fn=dict, progress=False)
 
 
+def test_an_inline_build_uses_its_threads_and_restores_the_callers(tmp_path):
+    import torch
+
+    seen = []
+
+    def recording_train(spec, config, out_dir=None, resume=False, progress=True):
+        seen.append(torch.get_num_threads())
+        return fake_trainer.fake_train(spec, config, out_dir, resume, progress)
+
+    before = torch.get_num_threads()
+    wanted = 2 if before == 1 else 1
+    builder.build(tmp_path / "b", plan=fake_trainer.tiny_plan(), train_fn=recording_train, config_fn=dict,
+                  threads=wanted, progress=False)
+    assert seen and set(seen) == {wanted}
+    assert torch.get_num_threads() == before
+
+
 def test_two_builds_never_share_a_directory(tmp_path):
     out = tmp_path / "build"
     with builder.build_lock(out):

@@ -62,11 +62,18 @@ class FakeRay(types.ModuleType):
 
 @pytest.fixture
 def fake_ray(monkeypatch):
+    import torch
+
+    # the fake runs Ray tasks in this process, and a task sets torch's thread count as a Ray worker
+    # would; put it back so later tests see the session's setting
+    threads = torch.get_num_threads()
+
     def install(init_error: BaseException | None = None) -> FakeRay:
         module = FakeRay(init_error)
         monkeypatch.setitem(sys.modules, "ray", module)
         return module
-    return install
+    yield install
+    torch.set_num_threads(threads)
 
 
 AUTH_FAILURE = ConnectionError("Failed to connect to Ray cluster at 10.1.2.3:6379\nsecond line of Ray's message")

@@ -211,10 +211,16 @@ def test_short_digits_run_beats_chance_and_writes_metrics(tmp_path):
     """3 epochs of 40 steps at 16x16 (8x8 digits learn much more slowly at this width)."""
     config = TrainConfig.for_dataset("digits", epochs=3, **{**TINY, "image_size": 16, "subset": 640,
                                                              "test_subset": 100})
-    result = train(AUTHORS_CIFAR100, config, out_dir=tmp_path, progress=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # the thread count changes float sums, and this tiny run is chaotic
+    try:
+        result = train(AUTHORS_CIFAR100, config, out_dir=tmp_path, progress=False)
+    finally:
+        torch.set_num_threads(previous)
     final = result["final"]
-    # measured 45% test accuracy (100 test images, chance 10%; 36% after 2 epochs)
-    assert final["test_accuracy"] >= 30.0
+    # 100 test images, chance 10%. Seeds 0-3 measured 25, 32, 53, 45% with one thread and 34, 24, 42,
+    # 47% with two: at this size the figure swings by 30 points, so the bar is twice chance.
+    assert final["test_accuracy"] >= 20.0
     assert json.loads((tmp_path / "metrics.json").read_text()) == result
     assert result["arch"] == AUTHORS_CIFAR100.to_str() and result["op_indices"] == list(AUTHORS_CIFAR100.op_indices)
     assert len(result["history"]) == 3 and [h["epoch"] for h in result["history"]] == [1, 2, 3]

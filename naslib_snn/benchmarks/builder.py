@@ -344,15 +344,23 @@ def _train_one(
     threads: Optional[int],
     progress: bool,
 ) -> dict[str, Any]:
-    """Train one run (in this process or a worker) and return its result with timing."""
-    if threads is not None:
-        import torch  # noqa: PLC0415
+    """Train one run (in this process or a worker) and return its result with timing.
 
+    ``threads`` sets torch's thread count for the run; the previous count is restored afterwards, so
+    a build run in the caller's process leaves the caller's setting alone.
+    """
+    import torch  # noqa: PLC0415
+
+    previous = torch.get_num_threads()
+    if threads is not None:
         torch.set_num_threads(threads)
     spec = CellSpec.from_str(spec_text)
     config = config_fn(recipe)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = dict(train_fn(spec, config, out_dir=directory, resume=True, progress=progress))
+    try:
+        result = dict(train_fn(spec, config, out_dir=directory, resume=True, progress=progress))
+    finally:
+        torch.set_num_threads(previous)
     return {
         "result": result,
         "config": config_dict(config),
