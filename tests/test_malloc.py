@@ -28,12 +28,15 @@ def step():
     torch.nn.functional.cross_entropy(net(x), y).backward()
     functional.reset_net(net)
     net.zero_grad(set_to_none=True)
-for _ in range(3):
-    step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(4):
     step()
-print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 4)
+windows = []  # faults per step in windows of two steps; the least of them is the steady state
+for _ in range(4):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    step()
+    step()
+    windows.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 2)
+print(applied, min(windows))
 """
 
 
@@ -49,7 +52,9 @@ def test_tuned_malloc_stops_page_faults_in_a_training_step():
     applied, tuned = _faults("tuned")
     not_applied, default = _faults("default")
     assert (applied, not_applied) == ("True", "False")
-    assert tuned < 200 < default  # measured here: ~15 vs ~6,000 per step
+    # the steadiest two-step window, measured here: 0.5-1 faults per step tuned, 385-4,300 with
+    # glibc's defaults (which fault fresh pages in on some steps and not others)
+    assert tuned <= 20 and default >= 100
     
 
 def test_bad_setting_is_named(monkeypatch, capsys):
