@@ -30,32 +30,33 @@ def step():
     net.zero_grad(set_to_none=True)
 for _ in range(4):
     step()
-windows = []  # faults per step in windows of two steps; the least of them is the steady state
+windows = []  # faults per step in windows of two steps
 for _ in range(4):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     step()
     step()
     windows.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 2)
-print(applied, min(windows))
+print(applied, min(windows), sum(windows) / len(windows))
 """
 
 
-def _faults(setting: str) -> tuple[str, float]:
+def _faults(setting: str) -> tuple[str, float, float]:
+    """Whether the tuning applied, and the least and the mean faults per step over the windows."""
     env = dict(os.environ, NASLIB_SNN_MALLOC=setting)
     out = subprocess.run([sys.executable, "-c", FAULTS], env=env, capture_output=True, text=True, check=True)
-    applied, faults = out.stdout.split()
-    return applied, float(faults)
+    applied, least, mean = out.stdout.split()
+    return applied, float(least), float(mean)
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_tuned_malloc_stops_page_faults_in_a_training_step():
-    applied, tuned = _faults("tuned")
-    not_applied, default = _faults("default")
+    applied, tuned, _ = _faults("tuned")
+    not_applied, _, default = _faults("default")
     assert (applied, not_applied) == ("True", "False")
-    # the steadiest two-step window, measured here: 0.5-1 faults per step tuned, 385-4,300 with
-    # glibc's defaults (which fault fresh pages in on some steps and not others)
-    assert tuned <= 20 and default >= 100
-    
+    # measured here: the steadiest window 0.5-1 faults per step tuned; with glibc's defaults 1,200-6,700
+    # per step on average (some steps fault their fresh pages in, some do not)
+    assert tuned <= 20 and default >= 200
+
 
 def test_bad_setting_is_named(monkeypatch, capsys):
     monkeypatch.setenv(malloc.ENV_VAR, "fast")
