@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
-import contextlib
 import dataclasses
 import hashlib
 import math
@@ -58,6 +57,7 @@ from naslib_snn.utils.io import append_jsonl, atomic_write_json, read_jsonl, rep
 from naslib_snn.utils.malloc import tune_malloc
 from naslib_snn.utils.ray import RAY_TOKEN_HINT, RayConnectionError, connect_ray, import_ray  # noqa: F401 (re-exported)
 from naslib_snn.utils.seeds import derive_seed
+from naslib_snn.utils.threads import torch_threads
 
 __all__ = [
     "EXECUTORS",
@@ -332,23 +332,11 @@ def _score_task(task: _Task, context: _ScoringContext, inputs: list) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _run_inline(tasks: Sequence[_Task], context: _ScoringContext) -> Iterator[dict]:
     import torch
 
     inputs = [torch.from_numpy(np.array(batch)) for batch in context.batches]
-    with _single_thread():
+    with torch_threads(1):
         for task in tasks:
             yield _score_task(task, context, inputs)
 

@@ -14,6 +14,7 @@ import pytest
 
 from naslib_snn.cli import main as cli_main
 from naslib_snn.search import RAY_TOKEN_HINT, RayConnectionError, random_search
+from naslib_snn.utils.threads import torch_threads
 
 TINY = dict(dataset="synthetic", image_size=8, channels=4, batch_size=8, timesteps=2, candidates=3, seed=3)
 TINY_ARGS = [
@@ -62,18 +63,14 @@ class FakeRay(types.ModuleType):
 
 @pytest.fixture
 def fake_ray(monkeypatch):
-    import torch
-
-    # the fake runs Ray tasks in this process, and a task sets torch's thread count as a Ray worker
-    # would; put it back so later tests see the session's setting
-    threads = torch.get_num_threads()
-
     def install(init_error: BaseException | None = None) -> FakeRay:
         module = FakeRay(init_error)
         monkeypatch.setitem(sys.modules, "ray", module)
         return module
-    yield install
-    torch.set_num_threads(threads)
+    # the fake runs Ray tasks in this process, and a task sets torch's thread count as a Ray worker
+    # would; put it back so later tests see the session's setting
+    with torch_threads(None):
+        yield install
 
 
 AUTH_FAILURE = ConnectionError("Failed to connect to Ray cluster at 10.1.2.3:6379\nsecond line of Ray's message")

@@ -30,6 +30,7 @@ from naslib_snn.train import (
     train,
     train_step,
 )
+from naslib_snn.utils.threads import torch_threads
 
 REPO = Path(__file__).resolve().parents[1]
 FORWARD = CellSpec.from_matrix("0302 0030 0003 0000")  # the CIFAR-100 cell without its backward edge
@@ -211,12 +212,8 @@ def test_short_digits_run_beats_chance_and_writes_metrics(tmp_path):
     """3 epochs of 40 steps at 16x16 (8x8 digits learn much more slowly at this width)."""
     config = TrainConfig.for_dataset("digits", epochs=3, **{**TINY, "image_size": 16, "subset": 640,
                                                              "test_subset": 100})
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # the thread count changes float sums, and this tiny run is chaotic
-    try:
+    with torch_threads(1):  # the thread count changes float sums, and this tiny run is chaotic
         result = train(AUTHORS_CIFAR100, config, out_dir=tmp_path, progress=False)
-    finally:
-        torch.set_num_threads(previous)
     final = result["final"]
     # 100 test images, chance 10%. Seeds 0-3 measured 25, 32, 53, 45% with one thread and 34, 24, 42,
     # 47% with two: at this size the figure swings by 30 points, so the bar is twice chance.

@@ -38,6 +38,7 @@ from naslib_snn.search_spaces.spiking_nb201.space import SpikingNB201Space, has_
 from naslib_snn.search_spaces.spiking_nb201.spec import AUTHORS_CIFAR10, AUTHORS_CIFAR100, CellSpec
 from naslib_snn.utils.io import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl, repair_jsonl
 from naslib_snn.utils.ray import connect_ray, import_ray
+from naslib_snn.utils.threads import torch_threads
 
 __all__ = [
     "BENCHMARK_NAME",
@@ -346,21 +347,14 @@ def _train_one(
 ) -> dict[str, Any]:
     """Train one run (in this process or a worker) and return its result with timing.
 
-    ``threads`` sets torch's thread count for the run; the previous count is restored afterwards, so
-    a build run in the caller's process leaves the caller's setting alone.
+    ``threads`` sets torch's thread count for the run; a build run in the caller's process gets the
+    caller's count back afterwards.
     """
-    import torch  # noqa: PLC0415
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
     spec = CellSpec.from_str(spec_text)
     config = config_fn(recipe)
     wall, cpu = time.perf_counter(), time.process_time()
-    try:
+    with torch_threads(threads):
         result = dict(train_fn(spec, config, out_dir=directory, resume=True, progress=progress))
-    finally:
-        torch.set_num_threads(previous)
     return {
         "result": result,
         "config": config_dict(config),
